@@ -1,0 +1,189 @@
+"""The ``siptrace`` command line (click): thin verbs over the library.
+
+Exit codes: 0 healthy, 1 findings at or above ``--fail-on``, 2 could not
+read the input or bad usage.  Errors are one line on stderr, no traceback
+unless ``--traceback``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Callable
+from enum import IntEnum
+from functools import wraps
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import SiptraceError
+from .export import MESSAGE_FIELDS, message_dict
+from .filters import MessageFilter, parse_time
+from .model import SipMessage
+from .reader import InputStats, Reader
+
+
+class Exit(IntEnum):
+    OK = 0
+    FINDINGS = 1
+    FAILURE = 2
+
+
+class _Failure(click.ClickException):
+    exit_code = Exit.FAILURE
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"siptrace: {self.format_message()}", err=True)
+
+
+def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn expected errors into one line and exit 2; --traceback re-raises."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        try:
+            return fn(*args, **kwargs)
+        except SiptraceError as err:
+            if ctx.find_root().params.get("traceback"):
+                raise
+            raise _Failure(str(err)) from None
+        except OSError as err:
+            if ctx.find_root().params.get("traceback"):
+                raise
+            name = getattr(err, "filename", None) or ""
+            raise _Failure(f"{name}: {err.strerror or err}" if name else str(err)) from None
+
+    return wrapper
+
+
+def _time_option(value: str | None) -> Any:
+    if value is None:
+        return None
+    try:
+        return parse_time(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 time (e.g. 2026-11-03T09:14:02)") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="siptrace")
+@click.option("--traceback", is_flag=True, help="Show the Python traceback of an error.")
+def main(traceback: bool) -> None:
+    """Read Lync / Skype for Business SIP traces and say what went wrong."""
+
+
+FILES = click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True, allow_dash=True))
+
+
+@main.command()
+@FILES
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--call-id", help="Only messages of this Call-ID.")
+@click.option("--method", help="Only this method (responses by their CSeq method).")
+@click.option("--status", help="Only responses with this status, e.g. 486 or 4xx.")
+@click.option("--host", help="Only messages naming this host (Request-URI, From/To/Contact, Via, Route, Peer).")
+@click.option("--since", help="Only messages at or after this UTC time (ISO 8601).")
+@click.option("--until", help="Only messages at or before this UTC time (ISO 8601).")
+@_friendly
+def messages(files: tuple[str, ...], fmt: str, call_id: str | None, method: str | None,
+             status: str | None, host: str | None, since: str | None, until: str | None) -> None:
+    """List the SIP messages of trace FILES.
+
+    \b
+    Example:
+        siptrace messages samples/um-ack-retarget-bye.fe.log --method INVITE
+    """
+    wanted = MessageFilter(call_id=call_id, method=method, status=status, host=host,
+                           since=_time_option(since), until=_time_option(until))
+    reader = Reader(files)
+    selected = (m for m in reader if isinstance(m, SipMessage) and wanted(m))
+    out = click.get_text_stream("stdout")
+    if fmt == "json":
+        out.write("[")
+        for n, msg in enumerate(selected):
+            out.write(("," if n else "") + "\n  " + json.dumps(message_dict(msg), ensure_ascii=False))
+        out.write("\n]\n")
+    elif fmt == "csv":
+        writer = csv.DictWriter(out, fieldnames=MESSAGE_FIELDS)
+        writer.writeheader()
+        for msg in selected:
+            writer.writerow(message_dict(msg))
+    else:
+        _table(selected, out)
+    _skip_note(reader)
+
+
+def _table(msgs: Any, out: Any) -> None:
+    header = f"{'time (UTC)':<23} {'where':<28} {'dir':<3} {'peer':<26} {'message':<46} {'cseq':<14} call-id"
+    out.write(header + "\n")
+    for msg in msgs:
+        when = msg.time.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] if msg.time else "-"
+        where = _clip(f"{msg.origin.file.rsplit('/', 1)[-1]}:{msg.origin.line}", 28)
+        arrow = {"incoming": "<-", "outgoing": "->"}.get(
+            msg.direction.direction.value if msg.direction and msg.direction.direction else "", "")
+        label = msg.start_line if msg.is_request else msg.summary
+        out.write(f"{when:<23} {where:<28} {arrow:<3} {_clip(str(msg.peer or ''), 26):<26} "
+                  f"{_clip(label, 46):<46} {_clip(str(msg.cseq or ''), 14):<14} {msg.call_id or ''}\n")
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _skip_note(reader: Reader) -> None:
+    total = reader.totals()
+    if total.skipped or total.errors:
+        click.echo(f"note: {total.skipped} skipped, {total.errors} errors in {total.records} records; "
+                   f"'siptrace stats' lists them", err=True)
+
+
+@main.command()
+@FILES
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--show-skipped", default=5, show_default=True, help="How many skipped records to show per input.")
+@_friendly
+def stats(files: tuple[str, ...], fmt: str, show_skipped: int) -> None:
+    """Count what trace FILES hold: records, SIP messages, diagnostics, skipped, errors.
+
+    \b
+    Example:
+        siptrace stats samples/*.log --format json
+    """
+    reader = Reader(files)
+    for _ in reader:
+        pass
+    total = reader.totals()
+    if fmt == "json":
+        doc = total.as_dict()
+        doc.pop("path")
+        doc["inputs"] = [s.as_dict() for s in reader.stats]
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        return
+    for s in reader.stats:
+        _stats_text(s, show_skipped)
+    if len(reader.stats) > 1:
+        _stats_text(total, 0)
+
+
+def _stats_text(s: InputStats, show: int) -> None:
+    click.echo(f"{s.path}")
+    click.echo(f"  records {s.records} = sip {s.sip} + diagnostic {s.diagnostic} + other {s.other}"
+               f" + skipped {s.skipped} + errors {s.errors}")
+    span = f"{s.first_time.isoformat()} .. {s.last_time.isoformat()}" if s.first_time and s.last_time else "-"
+    click.echo(f"  {s.bytes} bytes, {s.lines} lines, time span {span}")
+    if s.decode_replaced:
+        click.echo(f"  {s.decode_replaced} records had bytes that are not UTF-8 (shown as \ufffd)")
+    for reason, n in s.skip_reasons.most_common():
+        click.echo(f"  skipped {n}: {reason}")
+    for item in s.examples[:show]:
+        click.echo(f"    {item.origin}: {item.reason}")
+        if item.context:
+            for line in item.context.rstrip().splitlines():
+                click.echo(f"      {line}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,181 @@
+"""The reading pipeline: paths → sources → raw pieces → model items, with counts.
+
+`read` is a generator, so memory does not grow with the input; `ReadStats`
+counts as it goes and always adds up:
+``records = sip + diagnostic + other + skipped + errors``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .framing import Junk, RawRecord, Truncated, frame
+from .inputs import open_sources
+from .model import DiagRecord, Item, Kind, Origin, Record, SipMessage, Skipped
+from .recordparse import parse_record_text
+
+KEEP_SKIPPED = 20
+
+
+@dataclass
+class InputStats:
+    """What one input gave: counts by kind, skip reasons, first/last time."""
+
+    path: str
+    records: int = 0
+    sip: int = 0
+    diagnostic: int = 0
+    other: int = 0
+    skipped: int = 0
+    errors: int = 0
+    bytes: int = 0
+    lines: int = 0
+    decode_replaced: int = 0
+    first_time: datetime | None = None
+    last_time: datetime | None = None
+    skip_reasons: Counter[str] = field(default_factory=Counter)
+    examples: list[Skipped] = field(default_factory=list)
+
+    def count(self, item: Item) -> None:
+        self.records += 1
+        kind = item.kind
+        if kind is Kind.SIP:
+            self.sip += 1
+        elif kind is Kind.DIAGNOSTIC:
+            self.diagnostic += 1
+        elif kind is Kind.OTHER:
+            self.other += 1
+        else:
+            assert isinstance(item, Skipped)
+            if kind is Kind.ERROR:
+                self.errors += 1
+            else:
+                self.skipped += 1
+            self.skip_reasons[_reason_key(item.reason)] += 1
+            if len(self.examples) < KEEP_SKIPPED:
+                self.examples.append(item)
+            return
+        when = item.time
+        if when is not None:
+            if self.first_time is None or when < self.first_time:
+                self.first_time = when
+            if self.last_time is None or when > self.last_time:
+                self.last_time = when
+
+    @property
+    def balanced(self) -> bool:
+        return self.records == self.sip + self.diagnostic + self.other + self.skipped + self.errors
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "path": self.path, "records": self.records, "sip": self.sip,
+            "diagnostic": self.diagnostic, "other": self.other, "skipped": self.skipped,
+            "errors": self.errors, "bytes": self.bytes, "lines": self.lines,
+            "decode_replaced": self.decode_replaced,
+            "first_time": self.first_time.isoformat() if self.first_time else None,
+            "last_time": self.last_time.isoformat() if self.last_time else None,
+            "skip_reasons": dict(self.skip_reasons),
+        }
+
+
+def _reason_key(reason: str) -> str:
+    # group "... at record line 7" and "... at record line 9" together
+    head, sep, _ = reason.partition(" at record line ")
+    return head if sep else reason
+
+
+def _decode(data: bytes, stats: InputStats) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        stats.decode_replaced += 1
+        return data.decode("utf-8", errors="replace")
+
+
+def _junk_reason(piece: Junk) -> str:
+    head = piece.data.lstrip()[:16]
+    if head.startswith(b"SIP/2.0") or b" sip:" in piece.data.split(b"\n", 1)[0]:
+        return "bare SIP text outside any record"
+    return "text outside any record"
+
+
+def pieces_to_items(pieces: Iterable[RawRecord | Junk | Truncated], name: str, stats: InputStats) -> Iterator[Item]:
+    """Parse framed pieces of one input into items, counting each."""
+    for piece in pieces:
+        origin = Origin(name, piece.line, piece.offset)
+        item: Item
+        if isinstance(piece, RawRecord):
+            item = parse_record_text(_decode(piece.data, stats), origin)
+        elif isinstance(piece, Truncated):
+            where = "the end of the input" if piece.at_eof else "the next record"
+            text = _decode(piece.data, stats)
+            item = Skipped(origin=origin, reason=f"record cut short: no $$end_record before {where}",
+                           excerpt=text[:200])
+        else:
+            item = Skipped(origin=origin, reason=_junk_reason(piece), context=f"{piece.lines} line(s)",
+                           excerpt=piece.data[:200].decode("utf-8", errors="replace"))
+        stats.count(item)
+        yield item
+
+
+def read_source(source, stats: InputStats) -> Iterator[Item]:  # type: ignore[no-untyped-def]
+    """Items of one opened `Source`."""
+
+    def lines() -> Iterator[bytes]:
+        for line in source.stream:
+            stats.bytes += len(line)
+            stats.lines += 1
+            yield line
+
+    try:
+        yield from pieces_to_items(frame(lines()), source.name, stats)
+    finally:
+        source.close()
+
+
+class Reader:
+    """Reads several inputs in order; `stats` holds one `InputStats` per input."""
+
+    def __init__(self, paths: Sequence[str]) -> None:
+        self.paths = list(paths)
+        self.stats: list[InputStats] = []
+
+    def __iter__(self) -> Iterator[Item]:
+        for path in self.paths:
+            for source in open_sources(path):
+                stats = InputStats(source.name)
+                self.stats.append(stats)
+                yield from read_source(source, stats)
+
+    def totals(self) -> InputStats:
+        total = InputStats("total")
+        for s in self.stats:
+            for name in ("records", "sip", "diagnostic", "other", "skipped", "errors", "bytes",
+                         "lines", "decode_replaced"):
+                setattr(total, name, getattr(total, name) + getattr(s, name))
+            total.skip_reasons.update(s.skip_reasons)
+            for t in (s.first_time, s.last_time):
+                if t is not None:
+                    total.first_time = t if total.first_time is None else min(total.first_time, t)
+                    total.last_time = t if total.last_time is None else max(total.last_time, t)
+        return total
+
+
+def read(paths: str | Sequence[str]) -> Iterator[Item]:
+    """Every item of the inputs, in file order (a generator)."""
+    if isinstance(paths, str):
+        paths = [paths]
+    yield from Reader(paths)
+
+
+def messages(paths: str | Sequence[str]) -> Iterator[SipMessage]:
+    """Only the SIP messages of the inputs."""
+    for item in read(paths):
+        if isinstance(item, SipMessage):
+            yield item
+
+
+__all__ = ["InputStats", "Reader", "read", "messages", "DiagRecord", "Record"]

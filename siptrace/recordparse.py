@@ -1,0 +1,291 @@
+"""One record's text → a model object, through ocslogger.lark / sip.lark.
+
+The Lark parsers run LALR with this module's `RecordBuilder` as an inline
+transformer, so no parse tree is ever built: each rule reduces straight to
+tuples, and `build_record` turns those into `SipMessage`, `DiagRecord` or
+`Record`.  Grammar rejections become `Skipped` items carrying Lark's caret
+context; nothing here raises on bad content.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from lark import Transformer
+from lark.exceptions import LarkError, UnexpectedInput
+
+from . import values
+from .grammar import message_parser, record_parser
+from .model import (
+    CSeq, DiagRecord, Direction, Headers, Kind, Origin, Peer, Record, SipMessage,
+    Skipped, TraceDirection,
+)
+
+_DIAG_FLAGS = frozenset({"TF_DIAG", "TF_COMPONENT"})
+
+
+def _tv(tok: object) -> str:
+    return getattr(tok, "value", tok)  # type: ignore[return-value]
+
+
+def split_field(token_text: str) -> tuple[str, str]:
+    """A HEADER_FIELD token → (name, value), folded lines joined by one space.
+
+    The name ends at the first ":" (a token holds no ":", RFC 3261 §25.1);
+    folding is equivalent to a single SP (§7.3.1).
+    """
+    name, _, value = token_text.partition(":")
+    value = value.rstrip("\r\n")
+    if "\n" in value:
+        value = " ".join(part.strip() for part in value.splitlines())
+    return name.strip(), value.strip()
+
+
+class RecordBuilder(Transformer):
+    """Reduces grammar rules to plain tuples (runs inside the LALR parser)."""
+
+    def first_line(self, c):  # type: ignore[no-untyped-def]
+        level, flag = _tv(c[0]), _tv(c[1])
+        rest = c[2:]
+        machine = _tv(rest[0]) if len(rest) == 5 else None
+        pid_tid, stamp, source, tail = rest[-4:]
+        return (level, flag, machine, _tv(pid_tid), _tv(stamp), _tv(source), tail)
+
+    def tail(self, c):  # type: ignore[no-untyped-def]
+        seq = None
+        text = ""
+        for tok in c:
+            kind = tok.type
+            if kind == "SEQUENCE":
+                seq = int(tok.value.strip().strip("[]"))
+            elif kind == "TAIL_TEXT":
+                text = tok.value.strip()
+        return (seq, text)
+
+    def field(self, c):  # type: ignore[no-untyped-def]
+        return ("field",) + split_field(_tv(c[0]))
+
+    def text_line(self, c):  # type: ignore[no-untyped-def]
+        return ("text", _tv(c[0]).rstrip("\r\n"))
+
+    def header_field(self, c):  # type: ignore[no-untyped-def]
+        return split_field(_tv(c[0]))
+
+    def request_line(self, c):  # type: ignore[no-untyped-def]
+        return ("request", _tv(c[0]), _tv(c[1]), _tv(c[2]))
+
+    def status_line(self, c):  # type: ignore[no-untyped-def]
+        reason = _tv(c[2]).strip() if len(c) > 2 else ""
+        return ("status", _tv(c[0]), int(_tv(c[1])), reason)
+
+    sip__request_line = request_line
+    sip__status_line = status_line
+    sip__header_field = header_field
+
+    def message_body(self, c):  # type: ignore[no-untyped-def]
+        if not c:
+            return ""
+        body = _tv(c[0])
+        if body.strip() == "-":
+            return ""
+        return body
+
+    def sip_part(self, c):  # type: ignore[no-untyped-def]
+        start = c[0]
+        headers = []
+        body = None
+        for item in c[1:]:
+            if isinstance(item, tuple):
+                headers.append(item)
+            else:
+                body = item
+        return ("sip", start, tuple(headers), body)
+
+    def body(self, c):  # type: ignore[no-untyped-def]
+        return _tv(c[0])
+
+    def message(self, c):  # type: ignore[no-untyped-def]
+        start = c[0]
+        headers = []
+        body = ""
+        for item in c[1:]:
+            if isinstance(item, tuple):
+                headers.append(item)
+            else:
+                body = item
+        return ("sip", start, tuple(headers), body)
+
+    def record(self, c):  # type: ignore[no-untyped-def]
+        first = c[0]
+        fields = []
+        texts = []
+        sip = None
+        for item in c[1:]:
+            if item is None:
+                continue
+            tag = item[0]
+            if tag == "field":
+                fields.append((item[1], item[2]))
+            elif tag == "text":
+                texts.append(item[1])
+            elif tag == "sip":
+                sip = item
+        return (first, tuple(fields), tuple(texts), sip)
+
+
+def parse_timestamp(stamp: str) -> tuple[datetime, int | None]:
+    """``MM/DD/YYYY-hh:mm:ss.mmm.counter`` (UTC) → (aware datetime, counter)."""
+    date, _, clock = stamp.partition("-")
+    month, day, year = date.split("/")
+    hms, _, frac = clock.partition(".")
+    frac, _, counter = frac.partition(".")
+    hh, mm, ss = hms.split(":")
+    micro = int((frac + "000000")[:6])
+    when = datetime(int(year), int(month), int(day), int(hh), int(mm), int(ss), micro, tzinfo=timezone.utc)
+    return when, (int(counter, 16) if counter else None)
+
+
+def _split_source(source: str) -> tuple[str, str, str, int | None]:
+    """``(SIPStack,SIPAdminLog::TraceProtocolRecord:SIPAdminLog.cpp(125))``."""
+    inner = source[1:-1]
+    component, _, rest = inner.partition(",")
+    line = None
+    if rest.endswith(")") and "(" in rest:
+        rest, _, num = rest[:-1].rpartition("(")
+        line = int(num) if num.isdigit() else None
+    function, _, src_file = rest.rpartition(":")
+    if not function:
+        function, src_file = src_file, ""
+    return component.strip(), function.strip(), src_file.strip(), line
+
+
+def parse_direction(text: str | None) -> TraceDirection | None:
+    """``incoming;source="internal edge";destination="external edge"``."""
+    if not text:
+        return None
+    parsed = values.parse_lead_params(text)
+    lead, params = parsed if parsed else (text.split(";", 1)[0], ())
+    lead = (lead or "").strip().lower()
+    direction = Direction(lead) if lead in ("incoming", "outgoing") else None
+    from .model import param_of
+
+    return TraceDirection(direction=direction, text=text, source=param_of(params, "source"),
+                          destination=param_of(params, "destination"))
+
+
+def parse_peer(text: str | None) -> Peer | None:
+    if not text:
+        return None
+    host, port = values.split_hostport(text.replace(" ", ""))
+    return Peer(host=host, port=port) if host else None
+
+
+def _data_pairs(text: str | None) -> tuple[tuple[str, str], ...]:
+    if not text:
+        return ()
+    parsed = values.parse_lead_params(";" + text)
+    if not parsed:
+        return (("", text),)
+    return tuple((k, (v or "").strip()) for k, v in parsed[1])
+
+
+def _sip_message(origin: Origin, when: datetime | None, sip: tuple, record: Record | None,
+                 direction: TraceDirection | None = None, peer: Peer | None = None) -> SipMessage:
+    _, start, headers, body = sip
+    common = dict(origin=origin, time=when, headers=Headers(headers), body=body or "",
+                  direction=direction, peer=peer, record=record)
+    if start[0] == "request":
+        _, method, uri, version = start
+        line = f"{method} {uri} {version}"
+        return SipMessage(start_line=line, method=method, request_uri=uri, version=version, **common)
+    _, version, status, reason = start
+    line = f"{version} {status} {reason}".rstrip()
+    return SipMessage(start_line=line, status=status, reason=reason, version=version, **common)
+
+
+def build_record(parsed: tuple, origin: Origin) -> SipMessage | DiagRecord | Record:
+    """Tuples from `RecordBuilder.record` → the model object for this record."""
+    first, fields, texts, sip = parsed
+    level, flag, machine, pid_tid, stamp, source, (sequence, tail) = first
+    when, counter = parse_timestamp(stamp)
+    pid, _, tid = pid_tid.partition(".")
+    component, function, src_file, src_line = _split_source(source)
+    is_diag = sip is None and (flag in _DIAG_FLAGS or any(
+        k.lower() == "logtype" and v.lower() == "diagnostic" for k, v in fields))
+    kind = Kind.SIP if sip is not None else Kind.DIAGNOSTIC if is_diag else Kind.OTHER
+    record = Record(origin=origin, time=when, level=level, flag=flag, machine=machine,
+                    pid=int(pid, 16), tid=int(tid, 16), sequence=counter if sequence is None else sequence,
+                    component=component, function=function, source_file=src_file,
+                    source_line=src_line, tail=tail, fields=fields, text_lines=texts, kind=kind)
+    if sip is not None:
+        return _sip_message(origin, when, sip, record,
+                            direction=parse_direction(record.field("Direction")),
+                            peer=parse_peer(record.field("Peer")))
+    if is_diag:
+        text = record.field("Text")
+        code_field = record.field("Result-Code")
+        result = (values.find_result_code("Result-Code: " + code_field) if code_field else None) \
+            or values.find_result_code(text) or values.find_result_code(tail)
+        if text and "Result-Code:" in text:
+            text = text[: text.find("Result-Code:")].rstrip()
+        cseq_text = record.field("SIP-CSeq")
+        cseq: CSeq | None = values.parse_cseq(cseq_text) if cseq_text else None
+        call_id = record.field("SIP-Call-ID")
+        return DiagRecord(origin=origin, time=when, record=record, severity=record.field("Severity"),
+                          text=text, result_code=result, sip_start_line=record.field("SIP-Start-Line"),
+                          call_id=call_id.strip() if call_id else None, cseq=cseq,
+                          peer=parse_peer(record.field("Peer")), data=_data_pairs(record.field("Data")))
+    return record
+
+
+def describe_error(err: LarkError, text: str) -> tuple[str, str]:
+    """A person's reason and Lark's caret context for a grammar rejection."""
+    if isinstance(err, UnexpectedInput):
+        line = getattr(err, "line", None)
+        where = f" at record line {line}" if line and line > 0 else ""
+        try:
+            context = err.get_context(text, span=60)
+        except Exception:  # pragma: no cover - context is best effort
+            context = ""
+        bad_line = ""
+        if line and line > 0:
+            lines = text.splitlines()
+            if line <= len(lines):
+                bad_line = lines[line - 1]
+        if line == 1:
+            reason = "first line is not a trace record header (LEVEL(FLAG) [..]PID.TID::timestamp (source))"
+        elif bad_line.startswith("Start-Line:"):
+            reason = "Start-Line is not a SIP request or status line"
+        elif bad_line and ":" not in bad_line and not bad_line[:1].isspace():
+            reason = f"line without 'Name: value' among the SIP headers{where}"
+        else:
+            reason = f"record does not follow the trace grammar{where}"
+        return reason, context
+    return f"grammar error: {err}", ""
+
+
+def parse_record_text(text: str, origin: Origin) -> SipMessage | DiagRecord | Record | Skipped:
+    """One complete record's text → a model object, or `Skipped` with the reason."""
+    try:
+        parsed = record_parser().parse(text)
+    except LarkError as err:
+        reason, context = describe_error(err, text)
+        return Skipped(origin=origin, reason=reason, context=context, excerpt=text[:200])
+    try:
+        return build_record(parsed, origin)
+    except (ValueError, IndexError, TypeError, OverflowError) as err:
+        return Skipped(origin=origin, reason=f"record could not be built: {err}",
+                       excerpt=text[:200], error=True)
+
+
+def parse_message_text(text: str, origin: Origin, when: datetime | None = None,
+                       direction: TraceDirection | None = None, peer: Peer | None = None) -> SipMessage | Skipped:
+    """One bare SIP message (RFC 3261 text) → `SipMessage`, or `Skipped`."""
+    try:
+        parsed = message_parser().parse(text)
+    except LarkError as err:
+        reason, context = describe_error(err, text)
+        if reason.startswith("first line"):
+            reason = "first line is not a SIP request or status line"
+        return Skipped(origin=origin, reason=reason, context=context, excerpt=text[:200])
+    return _sip_message(origin, when, parsed, None, direction=direction, peer=peer)

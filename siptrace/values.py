@@ -1,0 +1,324 @@
+"""Header values → model objects, through sipvalues.lark, cached by text.
+
+Values repeat a lot within a trace (the From of one dialog, the Via of one
+proxy), so every parse is memoised.  A value the grammar rejects never
+raises: the caller gets ``None`` (for a URI) or an object that keeps the raw
+text, because a diagnostic tool must go on with what it has.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING
+
+from lark import Transformer
+from lark.exceptions import LarkError
+
+from .grammar import value_parser
+
+if TYPE_CHECKING:
+    from .model import CSeq, Diagnostic, NameAddr, ResultCode, Uri, Via
+
+DIAGNOSTIC_HEADERS = frozenset({"ms-diagnostics", "ms-diagnostics-public", "ms-client-diagnostics"})
+_CACHE = 65536
+
+
+def _text(tok: object) -> str:
+    return getattr(tok, "value", tok)  # type: ignore[return-value]
+
+
+def _is_token(node: object) -> bool:
+    """Tokens of pure-Python Lark and of lark-cython alike have ``.type``; trees do not."""
+    return hasattr(node, "type")
+
+
+def unquote(value: str) -> str:
+    """Strip a quoted-string's quotes and escapes (RFC 3261 §25.1), or blanks."""
+    value = value.strip()
+    if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+        inner = value[1:-1]
+        if "\\" in inner:
+            out, it = [], iter(inner)
+            for ch in it:
+                out.append(next(it, "") if ch == "\\" else ch)
+            inner = "".join(out)
+        return inner
+    if len(value) >= 2 and value[0] in "\u201c\u201d" and value[-1] in "\u201c\u201d":
+        return value[1:-1]
+    return value
+
+
+class _ValueBuilder(Transformer):
+    """Shapes the value trees into tuples; the model classes are made by the callers."""
+
+    def param(self, children):  # type: ignore[no-untyped-def]
+        name = _text(children[0])
+        value = children[1] if len(children) > 1 else None
+        return (name, value)
+
+    def pvalue(self, children):  # type: ignore[no-untyped-def]
+        return unquote(_text(children[0])) if children else ""
+
+    def params(self, children):  # type: ignore[no-untyped-def]
+        return tuple(c for c in children if isinstance(c, tuple))
+
+    def uri_param(self, children):  # type: ignore[no-untyped-def]
+        name = _text(children[0])
+        if len(children) > 1:
+            return (name, _text(children[1]))
+        return (name, None)
+
+    def uri_params(self, children):  # type: ignore[no-untyped-def]
+        return tuple(children)
+
+
+@functools.lru_cache(maxsize=None)
+def _builder() -> _ValueBuilder:
+    return _ValueBuilder()
+
+
+def _parse(text: str, start: str):  # type: ignore[no-untyped-def]
+    tree = value_parser().parse(text, start=start)
+    return _builder().transform(tree)
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def parse_uri(text: str) -> Uri | None:
+    """A URI, or None when it is not one (``sip:`` with no host, junk)."""
+    from .model import Uri
+
+    text = text.strip()
+    if text.startswith("<") and text.endswith(">"):
+        text = text[1:-1].strip()
+    try:
+        tree = _parse(text, "uri")
+    except LarkError:
+        return None
+    scheme = user = password = host = headers = None
+    port: int | None = None
+    params: tuple = ()
+    for child in tree.children:
+        if _is_token(child):
+            kind = child.type
+            if kind == "SCHEME":
+                scheme = child.value.lower()
+            elif kind == "USERINFO":
+                userinfo = child.value[:-1].strip()
+                user, _, pw = userinfo.partition(":")
+                password = pw or None
+            elif kind == "HOST":
+                host = child.value
+            elif kind == "PORT":
+                port = int(child.value)
+            elif kind == "URI_HEADERS":
+                headers = child.value[1:]
+        elif isinstance(child, tuple):
+            params = child
+    if scheme == "tel" and user is None:
+        # tel:+14255550100;phone-context=... : the number is the whole "host" part
+        user, host = host, None
+    return Uri(text=text, scheme=scheme or "", user=user, password=password,
+               host=host, port=port, params=params, headers=headers)
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def parse_name_addrs(text: str) -> tuple[NameAddr, ...]:
+    """name-addr / addr-spec values of one header line (Contact may hold several)."""
+    from .model import NameAddr
+
+    try:
+        tree = _parse(text, "name_addr_list")
+    except LarkError:
+        raw = text.strip()
+        return (NameAddr(text=raw, uri_text=raw.strip("<>")),) if raw else ()
+    out = []
+    for item in tree.children:
+        display = None
+        uri_text = ""
+        params: tuple = ()
+        for child in item.children:
+            if _is_token(child):
+                if child.type == "ANGLE":
+                    uri_text = child.value[1:-1].strip()
+                elif child.type in ("ADDR_SPEC", "STAR"):
+                    uri_text = child.value
+            elif isinstance(child, tuple):
+                params = child
+            else:  # display_name
+                display = unquote(_text(child.children[0]))
+        out.append(NameAddr(text=text.strip(), uri_text=uri_text, display=display, params=params))
+    if len(out) > 1:  # each value's own text, not the whole line
+        out = [NameAddr(text=a.uri_text, uri_text=a.uri_text, display=a.display, params=a.params) for a in out]
+    return tuple(out)
+
+
+def first_name_addr(text: str | None) -> NameAddr | None:
+    if text is None:
+        return None
+    found = parse_name_addrs(text)
+    return found[0] if found else None
+
+
+def name_addrs(lines: tuple[str, ...]) -> tuple[NameAddr, ...]:
+    out: list[NameAddr] = []
+    for line in lines:
+        out.extend(parse_name_addrs(line))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def parse_vias(text: str) -> tuple[Via, ...]:
+    from .model import Via
+
+    try:
+        tree = _parse(text, "via_list")
+    except LarkError:
+        return ()
+    out = []
+    for via in tree.children:
+        proto_tok, sent_by_tok, params = via.children
+        parts = [p.strip() for p in _text(proto_tok).split("/")]
+        sent_by = _text(sent_by_tok).replace(" ", "").replace("\t", "")
+        host, port = _split_hostport(sent_by)
+        out.append(Via(text=text.strip(), protocol="/".join(parts[:2]), transport=parts[-1].upper(),
+                       host=host, port=port, params=params))
+    return tuple(out)
+
+
+def vias(lines: tuple[str, ...]) -> tuple[Via, ...]:
+    out: list[Via] = []
+    for line in lines:
+        out.extend(parse_vias(line))
+    return tuple(out)
+
+
+def _split_hostport(text: str) -> tuple[str, int | None]:
+    if text.startswith("["):
+        end = text.find("]")
+        host, rest = text[: end + 1], text[end + 1:]
+        port = rest[1:] if rest.startswith(":") else ""
+    else:
+        host, _, port = text.partition(":")
+    return host, (int(port) if port.isdigit() else None)
+
+
+def split_hostport(text: str) -> tuple[str, int | None]:
+    """``host:port`` / ``[v6]:port`` / ``host`` → (host, port)."""
+    return _split_hostport(text.strip())
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def split_list(text: str) -> tuple[str, ...]:
+    """Split a comma-list value, keeping commas inside quotes and <> (RFC 3261 §7.3.1)."""
+    try:
+        tree = _parse(text, "value_list")
+    except LarkError:
+        return (text.strip(),)
+    out = []
+    for item in tree.children:
+        joined = "".join(_text(t) for t in item.children).strip()
+        if joined:
+            out.append(joined)
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def parse_lead_params(text: str) -> tuple[str | None, tuple[tuple[str, str | None], ...]] | None:
+    """``lead;k=v;k="v"`` → (lead, params); None when the grammar rejects it."""
+    try:
+        tree = _parse(text, "lead_params")
+    except LarkError:
+        return None
+    lead = None
+    params: tuple = ()
+    for child in tree.children:
+        if _is_token(child):
+            lead = child.value.strip()
+        else:
+            params = child
+    return lead, params
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def parse_diagnostic(header: str, text: str) -> Diagnostic:
+    """One Microsoft diagnostic header value; never raises."""
+    from .model import Diagnostic, param_of
+
+    parsed = parse_lead_params(text)
+    lead, params = parsed if parsed else (text.split(";", 1)[0].strip(), ())
+    code = sub = None
+    if lead:
+        head, _, tail = lead.partition(".")
+        head, tail = head.strip(), tail.strip()
+        if head.isdigit():
+            code = int(head)
+        if tail.isdigit():
+            sub = int(tail)
+    reason = param_of(params, "reason")
+    source = param_of(params, "source")
+    return Diagnostic(header=header, code=code, sub_code=sub, reason=reason or None,
+                      source=source or None, params=params, text=text.strip())
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_blob(text: str) -> tuple[tuple[str, str], ...]:
+    """``audio:ICEWarn=0x80000,LocalSite=1.2.3.4:5`` → (("audio:ICEWarn", "0x80000"), ...)."""
+    try:
+        tree = _parse(text, "blob")
+    except LarkError:
+        return ()
+    out = []
+    for item in tree.children:
+        if not item.children:
+            continue
+        key, _, value = _text(item.children[0]).partition("=")
+        out.append((key.strip(), value.strip()))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def parse_cseq(text: str) -> CSeq | None:
+    """CSeq = 1*DIGIT LWS Method (RFC 3261 §20.16)."""
+    from .model import CSeq
+
+    parts = text.split()
+    if len(parts) != 2 or not parts[0].isdigit():
+        return None
+    return CSeq(number=int(parts[0]), method=parts[1])
+
+
+def find_result_code(text: str | None, markers: tuple[str, ...] = ("Result-Code:", "HRESULT=", "Result ")) -> ResultCode | None:
+    """The first result code after one of ``markers`` in a line of text.
+
+    A plain string search finds where a code may stand; the grammar's
+    ``result_code`` rule decides whether it is one.
+    """
+    if not text:
+        return None
+    for marker in markers:
+        start = text.find(marker)
+        while start != -1:
+            found = parse_result_code(text[start + len(marker):].strip().strip('"').split("\n", 1)[0])
+            if found is not None:
+                return found
+            start = text.find(marker, start + 1)
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_result_code(text: str) -> ResultCode | None:
+    from .model import ResultCode
+    from .resultcodes import symbol_for
+
+    try:
+        tree = _parse(text.strip(), "result_code")
+    except LarkError:
+        return None
+    value = int(tree.children[0].value, 16)
+    symbol = None
+    for tok in tree.children[1:]:
+        if tok.type == "SYMBOL_PAREN":
+            symbol = tok.value[1:-1]
+        elif tok.type == "SYMBOL":
+            symbol = tok.value
+    return ResultCode(value=value, symbol=symbol or symbol_for(value))
