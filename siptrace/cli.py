@@ -8,8 +8,10 @@ unless ``--traceback``.
 from __future__ import annotations
 
 import csv
+import difflib
 import json
 import sys
+import textwrap
 from collections.abc import Callable
 from enum import IntEnum
 from functools import wraps
@@ -18,7 +20,9 @@ from typing import Any
 import click
 
 from . import __version__
+from .context import Context
 from .errors import SiptraceError
+from .findings import Severity
 from .export import MESSAGE_FIELDS, message_dict
 from .filters import MessageFilter, parse_time
 from .model import SipMessage
@@ -183,6 +187,65 @@ def _stats_text(s: InputStats, show: int) -> None:
         if item.context:
             for line in item.context.rstrip().splitlines():
                 click.echo(f"      {line}")
+
+
+FAIL_ON = {"info": Severity.INFO, "warning": Severity.WARNING, "error": Severity.ERROR}
+
+
+@main.command()
+@FILES
+@click.option("--um-fqdn", multiple=True, help="FQDN of an Exchange UM server (repeatable).")
+@click.option("--edge-fqdn", multiple=True, help="FQDN of an Edge server's internal side (repeatable).")
+@click.option("--pool-fqdn", multiple=True, help="FQDN of a front-end pool (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--fail-on", type=click.Choice(list(FAIL_ON)), default="error", show_default=True,
+              help="Exit 1 when a finding is at least this severe.")
+@click.option("--min-severity", type=click.Choice(list(FAIL_ON)), default="info", show_default=True,
+              help="Hide findings below this severity in the text output.")
+@click.option("-v", "--verbose", is_flag=True, help="Show every piece of evidence.")
+@_friendly
+def diagnose(files: tuple[str, ...], um_fqdn: tuple[str, ...], edge_fqdn: tuple[str, ...],
+             pool_fqdn: tuple[str, ...], fmt: str, fail_on: str, min_severity: str, verbose: bool) -> None:
+    """Say what went wrong in the calls of trace FILES, with evidence and a fix.
+
+    \b
+    Example:
+        siptrace diagnose fe.log edge.log --um-fqdn um01.contoso.com
+    """
+    from .diagnose import diagnose as run_diagnosis
+    from .render import diagnosis_text
+
+    ctx = Context.of(um_fqdn, edge_fqdn, pool_fqdn)
+    result = run_diagnosis(files, ctx)
+    if fmt == "json":
+        click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(diagnosis_text(result, verbose=verbose, min_severity=FAIL_ON[min_severity]))
+    worst = result.worst()
+    if worst is not None and worst.rank >= FAIL_ON[fail_on].rank:
+        sys.exit(Exit.FINDINGS)
+
+
+@main.command()
+@click.argument("rule_id", required=False)
+@_friendly
+def rules(rule_id: str | None) -> None:
+    """List the rules, or explain one (siptrace rules ack-retarget-bye)."""
+    from .rules import RULES, by_id, sections
+
+    if rule_id is None:
+        for rule in RULES:
+            click.echo(f"{rule.id:<20} {rule.severity.value:<8} {rule.title}")
+        return
+    rule = by_id(rule_id)
+    if rule is None:
+        close = difflib.get_close_matches(rule_id, [r.id for r in RULES], n=1)
+        hint = f"Did you mean {close[0]}?" if close else "'siptrace rules' lists them"
+        raise SiptraceError(f"unknown rule {rule_id!r}", hint=hint)
+    click.echo(f"{rule.id} ({rule.severity.value}): {rule.title}\n")
+    for name, text in sections(rule).items():
+        click.echo(f"{name}:")
+        click.echo(textwrap.fill(text, 96, initial_indent="    ", subsequent_indent="    ") + "\n")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,292 @@
+"""Messages → one timeline of unique messages, dialogs and calls.
+
+Theory of operation:
+
+* The same SIP message is logged several times: in and out on one server, and
+  again on the Edge, the front end and the UM.  A *sighting* is one logged
+  copy (a `SipMessage`); a `Message` is the message itself with all its
+  sightings.  Two sightings are the same message when their identity matches
+  (Call-ID, CSeq, method or status, From/To tags, and the *bottom* Via branch,
+  which no proxy changes) and the new sighting comes from a place where the
+  message was not yet seen (another file, direction or peer).  Seen again in
+  the same place, it is a retransmission: a new `Message` that points at the
+  first.  100 Trying is hop-by-hop (RFC 3261 §16.7: a proxy never forwards
+  it), so its top Via branch is part of its identity.
+* Clock offsets: every message seen in two files gives one difference of the
+  files' clocks; the median per pair of files is the offset, propagated from
+  the reference file (the one with most messages).  Transit time (a few ms)
+  stays in the estimate.
+* Dialogs (RFC 3261 §12): Call-ID plus both tags, whichever side sent the
+  request.  Requests sent before a dialog exists (the INVITE, CANCEL) belong
+  to the dialog their caller tag opens; forks (several To tags) are separate
+  dialogs.  A call is every dialog of a Call-ID.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from .model import DiagRecord, Direction, SipMessage
+
+
+@dataclass(eq=False)
+class Message:
+    """One SIP message with every sighting of it, in the order read."""
+
+    index: int
+    key: tuple
+    sightings: list[SipMessage]
+    retransmission_of: Message | None = None
+    time: datetime | None = None          # earliest sighting, clock offsets applied
+
+    @property
+    def sip(self) -> SipMessage:
+        """The representative copy: the first one read."""
+        return self.sightings[0]
+
+    @property
+    def is_retransmission(self) -> bool:
+        return self.retransmission_of is not None
+
+    def __repr__(self) -> str:
+        return f"<Message #{self.index} {self.sip.summary} {self.sip.origin}>"
+
+
+@dataclass(eq=False)
+class Dialog:
+    """The messages of one dialog (or dialog attempt), in time order."""
+
+    call_id: str
+    caller_tag: str | None
+    callee_tag: str | None
+    method: str | None                     # the method that created it: INVITE, SUBSCRIBE...
+    messages: list[Message] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[str, str | None, str | None]:
+        return (self.call_id, self.caller_tag, self.callee_tag)
+
+    @property
+    def first_time(self) -> datetime | None:
+        return self.messages[0].time if self.messages else None
+
+    @property
+    def last_time(self) -> datetime | None:
+        return self.messages[-1].time if self.messages else None
+
+    def requests(self, method: str) -> list[Message]:
+        return [m for m in self.messages if m.sip.method == method]
+
+    def responses(self, method: str) -> list[Message]:
+        return [m for m in self.messages if m.sip.is_response and m.sip.cseq_method == method]
+
+    def sent_by_caller(self, msg: Message) -> bool:
+        """Did the caller's side send this message?
+
+        A request carries its sender's tag in From; a response carries the
+        tag of the side that sent the request, so it was sent by the other.
+        """
+        mine = msg.sip.from_tag == self.caller_tag
+        return mine if msg.sip.is_request else not mine
+
+
+@dataclass(eq=False)
+class Call:
+    """All dialogs and messages of one Call-ID, with the diagnostic records tied to it."""
+
+    call_id: str
+    dialogs: list[Dialog] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
+    diagnostics: list[DiagRecord] = field(default_factory=list)
+
+    @property
+    def first_time(self) -> datetime | None:
+        return self.messages[0].time if self.messages else None
+
+    @property
+    def last_time(self) -> datetime | None:
+        return self.messages[-1].time if self.messages else None
+
+
+# ---------------------------------------------------------------------------
+# Identity and de-duplication
+# ---------------------------------------------------------------------------
+
+
+def identity(msg: SipMessage) -> tuple:
+    """What stays the same for one message along its path through proxies."""
+    cseq = msg.cseq
+    vias = msg.vias
+    bottom = vias[-1].branch if vias else None
+    what: object = msg.method if msg.is_request else msg.status
+    hop_local = vias[0].branch if (msg.status == 100 and vias) else None
+    return (msg.call_id, cseq.number if cseq else None, cseq.method if cseq else None, what,
+            msg.from_tag, msg.to_tag, bottom, hop_local)
+
+
+def place(msg: SipMessage) -> tuple:
+    """Where a sighting was logged: file, direction and peer host."""
+    direction = msg.direction.direction if msg.direction else None
+    peer = msg.peer.host.lower() if msg.peer else None
+    return (msg.origin.file, direction, peer)
+
+
+def deduplicate(sightings: Iterable[SipMessage]) -> list[Message]:
+    """Group sightings into messages; repeated sightings in one place are retransmissions."""
+    out: list[Message] = []
+    by_key: dict[tuple, list[tuple[Message, set[tuple]]]] = defaultdict(list)
+    for sip in sightings:
+        key = identity(sip)
+        where = place(sip)
+        candidates = by_key[key]
+        target = None
+        for message, places in candidates:
+            if where not in places and _near(message, sip):
+                target = (message, places)
+                break
+        if target is not None:
+            target[0].sightings.append(sip)
+            target[1].add(where)
+            continue
+        first = candidates[0][0] if candidates else None
+        message = Message(index=len(out), key=key, sightings=[sip], retransmission_of=first)
+        out.append(message)
+        candidates.append((message, {where}))
+    return out
+
+
+_HOP_WINDOW = timedelta(minutes=10)  # wider than any clock skew worth correlating
+
+
+def _near(message: Message, sip: SipMessage) -> bool:
+    first = message.sightings[0].time
+    return first is None or sip.time is None or abs(sip.time - first) <= _HOP_WINDOW
+
+
+# ---------------------------------------------------------------------------
+# Clock offsets between files
+# ---------------------------------------------------------------------------
+
+
+def clock_offsets(messages: list[Message]) -> dict[str, float]:
+    """Offset in seconds of each file's clock from the reference file's (which is 0)."""
+    counts: dict[str, int] = defaultdict(int)
+    pairs: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for message in messages:
+        first_by_file: dict[str, datetime] = {}
+        for sip in message.sightings:
+            counts[sip.origin.file] += 1
+            if sip.time is not None and sip.origin.file not in first_by_file:
+                first_by_file[sip.origin.file] = sip.time
+        files = sorted(first_by_file)
+        for i, a in enumerate(files):
+            for b in files[i + 1:]:
+                delta = (first_by_file[b] - first_by_file[a]).total_seconds()
+                pairs[(a, b)].append(delta)
+                pairs[(b, a)].append(-delta)
+    if not counts:
+        return {}
+    reference = max(sorted(counts), key=lambda f: counts[f])
+    offsets = {reference: 0.0}
+    frontier = [reference]
+    while frontier:
+        a = frontier.pop()
+        for (x, b), deltas in sorted(pairs.items()):
+            if x == a and b not in offsets:
+                offsets[b] = offsets[a] + statistics.median(deltas)
+                frontier.append(b)
+    for name in counts:
+        offsets.setdefault(name, 0.0)   # no shared message: nothing to estimate from
+    return offsets
+
+
+def apply_offsets(messages: list[Message], offsets: dict[str, float]) -> None:
+    for message in messages:
+        best = None
+        for sip in message.sightings:
+            if sip.time is None:
+                continue
+            corrected = sip.time - timedelta(seconds=offsets.get(sip.origin.file, 0.0))
+            if best is None or corrected < best:
+                best = corrected
+        message.time = best
+
+
+def corrected_time(sip: SipMessage, offsets: dict[str, float]) -> datetime | None:
+    if sip.time is None:
+        return None
+    return sip.time - timedelta(seconds=offsets.get(sip.origin.file, 0.0))
+
+
+# ---------------------------------------------------------------------------
+# Dialogs and calls
+# ---------------------------------------------------------------------------
+
+def build_calls(messages: list[Message], diagnostics: Iterable[DiagRecord] = ()) -> list[Call]:
+    """Group time-ordered messages into calls (Call-ID) and dialogs (tags)."""
+    calls: dict[str, Call] = {}
+    for message in messages:
+        call_id = message.sip.call_id or "(no Call-ID)"
+        call = calls.get(call_id)
+        if call is None:
+            call = calls[call_id] = Call(call_id)
+        call.messages.append(message)
+    for diag in diagnostics:
+        if diag.call_id and diag.call_id in calls:
+            calls[diag.call_id].diagnostics.append(diag)
+    for call in calls.values():
+        call.dialogs = _dialogs_of(call)
+    return sorted(calls.values(), key=lambda c: (c.first_time is None, c.first_time or datetime.min, c.call_id))
+
+
+def _dialogs_of(call: Call) -> list[Dialog]:
+    dialogs: list[Dialog] = []
+    by_tags: dict[frozenset, Dialog] = {}
+    pending: dict[str | None, Dialog] = {}      # caller tag → attempt with no callee tag yet
+    latest: dict[str | None, Dialog] = {}       # caller tag → its most recent dialog
+
+    def new(caller: str | None, callee: str | None, method: str | None) -> Dialog:
+        dialog = Dialog(call.call_id, caller, callee, method)
+        dialogs.append(dialog)
+        latest[caller] = dialog
+        return dialog
+
+    for message in call.messages:
+        sip = message.sip
+        ftag, ttag = sip.from_tag, sip.to_tag
+        if ttag is None:
+            if sip.is_response or sip.method in ("CANCEL", "ACK"):
+                # 100 Trying, CANCEL: part of the attempt that this caller tag opened
+                dialog = pending.get(ftag) or latest.get(ftag)
+            else:
+                dialog = pending.get(ftag)      # a retransmitted initial request
+            if dialog is None:
+                dialog = pending[ftag] = new(ftag, None, sip.cseq_method)
+        else:
+            tags = frozenset((ftag, ttag))
+            dialog = by_tags.get(tags)
+            if dialog is None:
+                attempt = pending.pop(ftag, None) or pending.pop(ttag, None)
+                if attempt is not None:
+                    attempt.callee_tag = ttag if attempt.caller_tag == ftag else ftag
+                    dialog = attempt
+                else:
+                    fork_of = latest.get(ftag)
+                    dialog = new(ftag, ttag, fork_of.method if fork_of else sip.cseq_method)
+                    if fork_of is not None and fork_of.callee_tag not in (None, ttag):
+                        # another branch answered: the requests sent before any answer
+                        # belong to this dialog as well
+                        dialog.messages.extend(m for m in fork_of.messages if m.sip.to_tag is None)
+                by_tags[tags] = dialog
+        dialog.messages.append(message)
+    for dialog in dialogs:
+        dialog.messages.sort(key=lambda m: (m.time is None, m.time or datetime.min, m.index))
+    return dialogs
+
+
+def outgoing(sip: SipMessage) -> bool:
+    return bool(sip.direction and sip.direction.direction is Direction.OUTGOING)

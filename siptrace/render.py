@@ -1,0 +1,64 @@
+"""Terminal text for ``siptrace diagnose``: findings first, then what was read."""
+
+from __future__ import annotations
+
+import textwrap
+
+from .diagnose import Diagnosis
+from .findings import Finding, Severity
+
+WIDTH = 100
+_MARK = {Severity.ERROR: "ERROR", Severity.WARNING: "WARN ", Severity.INFO: "info "}
+
+
+def _wrap(text: str, indent: str) -> str:
+    return textwrap.fill(text, WIDTH, initial_indent=indent, subsequent_indent=indent)
+
+
+def finding_text(f: Finding, verbose: bool = False) -> str:
+    lines = [f"[{_MARK[f.severity]}] {f.rule}: {f.summary}"]
+    if f.call_id:
+        lines.append(f"        call {f.call_id}")
+    shown = f.evidence if verbose else f.evidence[:8]
+    for e in shown:
+        when = e.time.strftime("%H:%M:%S.%f")[:-3] if e.time else "--:--:--"
+        lines.append(f"        {e.origin}  {when}  {e.text}")
+    if len(f.evidence) > len(shown):
+        lines.append(f"        … {len(f.evidence) - len(shown)} more (-v shows all)")
+    facts = ", ".join(f"{k}={v}" for k, v in f.facts if v not in (None, ""))
+    if facts:
+        lines.append(_wrap(f"facts: {facts}", "        "))
+    if f.inferred:
+        lines.append(f"        inferred: {', '.join(f.inferred)}")
+    lines.append(_wrap(f"why: {f.why}", "        "))
+    lines.append(_wrap(f"fix: {f.fix}", "        "))
+    return "\n".join(lines)
+
+
+def diagnosis_text(d: Diagnosis, verbose: bool = False, min_severity: Severity = Severity.INFO) -> str:
+    shown = [f for f in d.findings if f.severity.rank >= min_severity.rank]
+    out: list[str] = []
+    counts = {s: sum(1 for f in d.findings if f.severity is s) for s in Severity}
+    if shown:
+        out.append(f"{len(d.findings)} finding(s): {counts[Severity.ERROR]} error, "
+                   f"{counts[Severity.WARNING]} warning, {counts[Severity.INFO]} info\n")
+        out.extend(finding_text(f, verbose) + "\n" for f in shown)
+    else:
+        out.append("No problems found." if not d.findings else
+                   f"No findings at {min_severity.value} or above ({len(d.findings)} below).")
+        out.append("")
+    t = d.trace
+    out.append("Read:")
+    for s in t.inputs:
+        offset = t.offsets.get(s.path)
+        skew = f", clock offset {offset:+.3f} s" if offset is not None and len(t.inputs) > 1 else ""
+        out.append(f"  {s.path}: {s.records} records = {s.sip} SIP + {s.diagnostic} diagnostic + "
+                   f"{s.other} other + {s.skipped} skipped + {s.errors} errors{skew}")
+        for reason, n in s.skip_reasons.most_common(3):
+            out.append(f"    skipped {n}: {reason}")
+    out.append(f"  {len(t.messages)} unique messages ({t.sightings} sightings), {len(t.dialogs)} dialogs, "
+               f"{len(t.calls)} calls")
+    ctx = d.context
+    if ctx.um_fqdns:
+        out.append(f"  UM FQDN: {', '.join(ctx.um_fqdns)}")
+    return "\n".join(out)

@@ -1,0 +1,65 @@
+"""The rules: small, independent checks that explain themselves.
+
+The contract (a `Rule`): class attributes ``id`` (the module name with
+dashes), ``title`` and ``severity`` (the worst it reports), a docstring with
+the sections What it sees / Why it matters / Fix / Not flagged / References,
+and ``check(trace, ctx)`` yielding `Finding`s.  Rules read the `Trace`, the
+state-machine runs and the `Context`; they never change them and never import
+each other.  `RULES` is the ordered registry; `run_rules` runs them and turns
+a crash of one rule into an ``internal-error`` finding so the others still run.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Iterable, Sequence
+from typing import ClassVar, Protocol
+
+from ..context import Context
+from ..findings import Finding, Severity, sort_findings
+from ..trace import Trace
+from .ack_missing import AckMissing
+from .ack_retarget_bye import AckRetargetBye
+from .error_records import ErrorRecords
+from .failed_call import FailedCall
+from .ms_diagnostics import MsDiagnostics
+from .ruri_host_mismatch import RuriHostMismatch
+
+
+class Rule(Protocol):
+    id: ClassVar[str]
+    title: ClassVar[str]
+    severity: ClassVar[Severity]
+
+    def check(self, trace: Trace, ctx: Context) -> Iterable[Finding]: ...
+
+
+RULES: tuple[type[Rule], ...] = (
+    AckRetargetBye, RuriHostMismatch, AckMissing, MsDiagnostics, ErrorRecords, FailedCall,
+)
+
+from ._doc import SECTIONS, sections
+
+
+def by_id(rule_id: str) -> type[Rule] | None:
+    return next((r for r in RULES if r.id == rule_id), None)
+
+
+def run_rules(trace: Trace, ctx: Context, rules: Sequence[type[Rule]] = RULES) -> list[Finding]:
+    """Every rule's findings, worst first; a crashing rule becomes one finding."""
+    findings: list[Finding] = []
+    for rule in rules:
+        try:
+            findings.extend(rule().check(trace, ctx))
+        except Exception as err:  # a rule bug must not hide the other rules' findings
+            where = traceback.extract_tb(err.__traceback__)[-1]
+            findings.append(Finding(
+                rule="internal-error", severity=Severity.WARNING,
+                summary=f"rule {rule.id} failed: {type(err).__name__}: {err}",
+                why="A bug in siptrace stopped this rule; its findings are missing from this report.",
+                fix=f"Report it with the trace if you can (at {where.filename}:{where.lineno}).",
+                facts=(("rule_id", rule.id),)))
+    return sort_findings(findings)
+
+
+__all__ = ["RULES", "Rule", "SECTIONS", "by_id", "run_rules", "sections"]

@@ -1,0 +1,30 @@
+"""Reads a rule's docstring sections, so the text a user sees has one source."""
+
+from __future__ import annotations
+
+import inspect
+
+SECTIONS = ("What it sees", "Why it matters", "Fix", "Not flagged", "References")
+
+
+def sections(rule: type) -> dict[str, str]:
+    """Docstring sections of a rule, each as one paragraph of plain text."""
+    doc = inspect.getdoc(rule) or ""
+    out: dict[str, str] = {}
+    current = None
+    lines: list[str] = []
+    for line in doc.splitlines():
+        head = line.strip().rstrip(":")
+        if line.strip().endswith(":") and head in SECTIONS:
+            if current:
+                out[current] = " ".join(" ".join(lines).split())
+            current, lines = head, []
+        elif current:
+            lines.append(line.strip())
+    if current:
+        out[current] = " ".join(" ".join(lines).split())
+    return out
+
+
+def section(rule: type, name: str) -> str:
+    return sections(rule).get(name, "")

@@ -1,0 +1,81 @@
+"""Shared by the UM rules: which INVITE dialogs go to an Exchange UM, and where.
+
+Not a rule.  Given ``--um-fqdn``, a dialog is a UM dialog when its INVITE is
+sent to that host (Request-URI or Peer); without it, when a response names
+itself ``MSExchangeUM/`` in ``Server:``/``User-Agent:``, and the UM FQDN is
+then taken from the Request-URI of the INVITE as sent toward it (inferred).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..context import Context, is_um_product
+from ..correlate import Message
+from ..model import Direction, SipMessage
+from ..statemachine import DialogRun
+from ..trace import Trace
+
+
+@dataclass
+class UmLeg:
+    run: DialogRun
+    invite: Message
+    invite_sip: SipMessage          # the sighting of the INVITE sent toward the UM
+    um_fqdn: str | None
+    inferred: bool
+
+    @property
+    def invite_host(self) -> str | None:
+        uri = self.invite_sip.ruri
+        return uri.host.lower() if uri and uri.host else None
+
+
+def _toward(sip: SipMessage, ctx: Context) -> bool:
+    uri = sip.ruri
+    if uri and ctx.is_um(uri.host):
+        return True
+    return bool(sip.direction and sip.direction.direction is Direction.OUTGOING
+                and sip.peer and ctx.is_um(sip.peer.host))
+
+
+def _closest_to_um(invite: Message) -> SipMessage:
+    """The last outgoing sighting (nearest the UM), else the last one."""
+    outgoing = [s for s in invite.sightings
+                if s.direction and s.direction.direction is Direction.OUTGOING]
+    return (outgoing or invite.sightings)[-1]
+
+
+def um_legs(trace: Trace, ctx: Context) -> list[UmLeg]:
+    legs = []
+    for dialog in trace.dialogs:
+        run = trace.run_of(dialog)
+        if run is None or run.invite is None:
+            continue
+        invite = run.invite
+        toward = [s for s in invite.sightings if _toward(s, ctx)]
+        answered_by_um = any(m.sip.is_response and is_um_product(m.sip.user_agent)
+                             for m in dialog.messages)
+        if toward:
+            sip = toward[-1]
+            host = sip.ruri.host.lower() if sip.ruri and ctx.is_um(sip.ruri.host) else \
+                (sip.peer.host.lower() if sip.peer else None)
+            legs.append(UmLeg(run, invite, sip, host or ctx.um_fqdns[0], inferred=False))
+        elif answered_by_um:
+            sip = _closest_to_um(invite)
+            if ctx.um_fqdns:
+                legs.append(UmLeg(run, invite, sip, ctx.um_fqdns[0], inferred=False))
+            else:
+                uri = sip.ruri
+                legs.append(UmLeg(run, invite, sip, uri.host.lower() if uri and uri.host else None,
+                                  inferred=True))
+    return legs
+
+
+def um_answers(leg: UmLeg) -> list[Message]:
+    """Responses in the leg's dialog that come from the UM side."""
+    return [m for m in leg.run.dialog.messages if m.sip.is_response and not leg.run.dialog.sent_by_caller(m)]
+
+
+INFERRED_NOTE = ("The UM FQDN was not given (--um-fqdn), so it was inferred from the trace: the "
+                 "Request-URI host of the INVITE sent to the server that answered as MSExchangeUM.")

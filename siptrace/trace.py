@@ -1,0 +1,82 @@
+"""A whole trace after correlation: the object rules and views read.
+
+`build_trace` runs the pipeline after reading: de-duplicate sightings,
+estimate clock offsets, order the timeline, group calls and dialogs, run the
+INVITE state machine.  Rules never change a `Trace`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .correlate import Call, Dialog, Message, apply_offsets, build_calls, clock_offsets, deduplicate
+from .model import DiagRecord, Item, Record, SipMessage, Skipped
+from .reader import InputStats, Reader
+from .statemachine import DialogRun, run
+
+
+@dataclass
+class Trace:
+    messages: list[Message]
+    calls: list[Call]
+    runs: dict[int, DialogRun]                    # id(dialog) → its state machine run
+    diagnostics: list[DiagRecord] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    inputs: list[InputStats] = field(default_factory=list)
+    offsets: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def dialogs(self) -> list[Dialog]:
+        return [d for call in self.calls for d in call.dialogs]
+
+    def run_of(self, dialog: Dialog) -> DialogRun | None:
+        return self.runs.get(id(dialog))
+
+    def call(self, call_id: str) -> Call | None:
+        return next((c for c in self.calls if c.call_id == call_id), None)
+
+    @property
+    def sightings(self) -> int:
+        return sum(len(m.sightings) for m in self.messages)
+
+    @property
+    def time_span(self) -> tuple[datetime | None, datetime | None]:
+        times = [m.time for m in self.messages if m.time is not None]
+        return (min(times), max(times)) if times else (None, None)
+
+
+def build_trace(items: Iterable[Item], inputs: Sequence[InputStats] = ()) -> Trace:
+    """Correlate read items into a `Trace` (holds every message in memory)."""
+    sightings: list[SipMessage] = []
+    diagnostics: list[DiagRecord] = []
+    records: list[Record] = []
+    skipped: list[Skipped] = []
+    for item in items:
+        if isinstance(item, SipMessage):
+            sightings.append(item)
+        elif isinstance(item, DiagRecord):
+            diagnostics.append(item)
+        elif isinstance(item, Record):
+            records.append(item)
+        else:
+            skipped.append(item)
+    sightings.sort(key=lambda s: (s.time is None, s.time or datetime.min))
+    messages = deduplicate(sightings)
+    offsets = clock_offsets(messages)
+    apply_offsets(messages, offsets)
+    messages.sort(key=lambda m: (m.time is None, m.time or datetime.min, m.index))
+    calls = build_calls(messages, diagnostics)
+    runs = {id(d): run(d) for call in calls for d in call.dialogs if d.method == "INVITE"}
+    return Trace(messages=messages, calls=calls, runs=runs, diagnostics=diagnostics, records=records,
+                 skipped=skipped, inputs=list(inputs), offsets=offsets)
+
+
+def load_trace(paths: str | Sequence[str]) -> Trace:
+    """Read and correlate files in one step."""
+    reader = Reader([paths] if isinstance(paths, str) else list(paths))
+    trace = build_trace(reader)
+    trace.inputs = reader.stats
+    return trace
