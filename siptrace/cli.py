@@ -104,7 +104,7 @@ def messages(files: tuple[str, ...], fmt: str, call_id: str | None, method: str 
                            since=_time_option(since), until=_time_option(until))
     reader = Reader(files)
     selected = (m for m in reader if isinstance(m, SipMessage) and wanted(m))
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     if fmt == "json":
         out.write("[")
         for n, msg in enumerate(selected):
