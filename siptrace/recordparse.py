@@ -9,6 +9,7 @@ context; nothing here raises on bad content.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timezone
 
 from lark import Transformer
@@ -64,6 +65,9 @@ class RecordBuilder(Transformer):
 
     def field(self, c):  # type: ignore[no-untyped-def]
         return ("field",) + split_field(_tv(c[0]))
+
+    def blank_line(self, c):  # type: ignore[no-untyped-def]
+        return None
 
     def text_line(self, c):  # type: ignore[no-untyped-def]
         return ("text", _tv(c[0]).rstrip("\r\n"))
@@ -264,13 +268,36 @@ def describe_error(err: LarkError, text: str) -> tuple[str, str]:
     return f"grammar error: {err}", ""
 
 
-def parse_record_text(text: str, origin: Origin) -> SipMessage | DiagRecord | Record | Skipped:
+@functools.lru_cache(maxsize=None)
+def _fast():  # type: ignore[no-untyped-def]
+    from .fastpath import FastRecordParser
+
+    return FastRecordParser(record_parser())
+
+
+def parse_record_tuples(text: str, fast: bool = True) -> tuple:
+    """The record's parse (tuples); the fast path first, Lark when it is unsure.
+
+    Raises:
+        LarkError: when the grammar rejects the record.
+    """
+    if fast:
+        parsed = _fast().parse(text)
+        if parsed is not None:
+            return parsed
+    return record_parser().parse(text)
+
+
+def parse_record_text(text: str, origin: Origin, fast: bool = True) -> SipMessage | DiagRecord | Record | Skipped:
     """One complete record's text → a model object, or `Skipped` with the reason."""
     try:
-        parsed = record_parser().parse(text)
+        parsed = parse_record_tuples(text, fast)
     except LarkError as err:
         reason, context = describe_error(err, text)
         return Skipped(origin=origin, reason=reason, context=context, excerpt=text[:200])
+    except Exception as err:  # a bug of ours must cost one record, not the run
+        return Skipped(origin=origin, reason=f"internal error while parsing: {type(err).__name__}: {err}",
+                       excerpt=text[:200], error=True)
     try:
         return build_record(parsed, origin)
     except (ValueError, IndexError, TypeError, OverflowError) as err:

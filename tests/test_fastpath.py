@@ -1,0 +1,68 @@
+"""The fast path and the full Lark parser agree on every record, good or damaged."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from lark.exceptions import LarkError
+
+from siptrace.framing import RawRecord, frame
+from siptrace.grammar import record_parser
+from siptrace.recordparse import _fast
+
+from conftest import SAMPLES, SHARED
+from records_text import ALL
+
+
+def _records(data: bytes) -> list[str]:
+    return [p.data.decode("utf-8", "replace") for p in frame(data.splitlines(keepends=True))
+            if isinstance(p, RawRecord)]
+
+
+def _agree(text: str) -> None:
+    fast = _fast().parse(text)
+    try:
+        slow = record_parser().parse(text)
+    except LarkError:
+        assert fast is None, f"fast path accepted what the grammar rejects:\n{text[:300]}"
+        return
+    if fast is not None:
+        assert fast == slow
+
+
+def _corpus() -> list[str]:
+    texts = _records(ALL.encode()) + _records(ALL.replace("\r\n", "\n").encode())
+    for folder in (SAMPLES, SHARED):
+        if folder.is_dir():
+            for path in sorted(folder.iterdir()):
+                if path.is_file():
+                    texts += _records(path.read_bytes())
+    return texts
+
+
+def test_fast_path_and_grammar_agree_on_every_sample_record():
+    corpus = _corpus()
+    assert len(corpus) >= 4
+    taken = 0
+    for text in corpus:
+        _agree(text)
+        taken += _fast().parse(text) is not None
+    assert taken >= len(corpus) // 2, "the fast path should take the common records"
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_fast_path_and_grammar_agree_on_damaged_records(seed):
+    rng = random.Random(seed)
+    for text in _corpus()[:60]:
+        chars = list(text)
+        for _ in range(rng.randint(1, 4)):
+            pos = rng.randrange(len(chars))
+            op = rng.random()
+            if op < 0.3:
+                chars[pos] = rng.choice([":", " ", "\n", "\t", "$", "[", "(", "x", "\r", "é"])
+            elif op < 0.6:
+                del chars[pos: pos + rng.randint(1, 10)]
+            else:
+                chars.insert(pos, rng.choice(["\n", " ", "Start-Line: ", "Message-Body: ", "\n$$end_record\n"]))
+        _agree("".join(chars))
