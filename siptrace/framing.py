@@ -42,6 +42,7 @@ class Truncated:
     line: int
     offset: int
     at_eof: bool
+    oversized: bool = False
 
 
 Piece = RawRecord | Junk | Truncated
@@ -56,7 +57,11 @@ def is_record_end(line: bytes) -> bool:
 
 
 def frame(lines: Iterable[bytes], first_line: int = 1, first_offset: int = 0) -> Iterator[Piece]:
-    """Group lines (each ending in ``\\n`` but maybe the last) into pieces."""
+    """Group lines (each ending in ``\\n`` but maybe the last) into pieces.
+
+    The plain reference: `frame_blocks` gives the same pieces from large
+    blocks and is the one the reader uses.
+    """
     lineno = first_line - 1
     offset = first_offset
     rec: list[bytes] | None = None
@@ -92,3 +97,167 @@ def frame(lines: Iterable[bytes], first_line: int = 1, first_offset: int = 0) ->
         yield Truncated(b"".join(rec), rec_line, rec_off, at_eof=True)
     if junk:
         yield Junk(b"".join(junk), junk_line, junk_off, len(junk))
+
+
+BLOCK = 1 << 22
+MAX_RECORD = 1 << 24      # a "record" longer than this is cut: its end marker is surely lost
+JUNK_KEPT = 4096          # bytes of a junk run kept for the report (all its lines are counted)
+
+
+class _Finder:
+    """Next record start at or after a position, remembering what it already found.
+
+    Without the memory, a file whose records lack a begin marker would be
+    scanned again for every record.
+    """
+
+    def __init__(self, buf: bytes) -> None:
+        self.buf = buf
+        self._tl = -2          # next "TL_" at a line start (-1: none left)
+        self._begin = -2       # next line holding $$begin_record (its line start)
+
+    def _next_tl(self, pos: int) -> int:
+        if self._tl == -1 or (self._tl >= pos):
+            return self._tl
+        buf = self.buf
+        if pos == 0 and buf.startswith(b"TL_"):
+            self._tl = 0
+        else:
+            i = buf.find(b"\nTL_", max(pos - 1, 0))
+            self._tl = i + 1 if i != -1 else -1
+        return self._tl
+
+    def _next_begin(self, pos: int) -> int:
+        if self._begin == -1 or self._begin >= pos:
+            return self._begin
+        buf = self.buf
+        i = buf.find(BEGIN_MARK, pos)
+        while i != -1:
+            line_start = buf.rfind(b"\n", 0, i) + 1
+            if line_start >= pos:
+                self._begin = line_start
+                return line_start
+            # the marker sits on the line that starts before pos: try the next one
+            i = buf.find(BEGIN_MARK, i + 1)
+        self._begin = -1
+        return -1
+
+    def next_start(self, pos: int) -> int:
+        a, b = self._next_tl(pos), self._next_begin(pos)
+        if a == -1:
+            return b
+        if b == -1:
+            return a
+        return min(a, b)
+
+
+def _next_end(buf: bytes, pos: int) -> int:
+    """Index just past the first "$$end_record" line at or after pos, or -1."""
+    i = buf.find(END_MARK, pos)
+    while i != -1:
+        if i == 0 or buf[i - 1] == 10:
+            eol = buf.find(b"\n", i)
+            stop = len(buf) if eol == -1 else eol + 1
+            if not buf[i + len(END_MARK): stop].strip():
+                return stop
+        i = buf.find(END_MARK, i + 1)
+    return -1
+
+
+def _junk(buf: bytes, a: int, b: int, line: int, offset: int) -> Junk | None:
+    """Non-blank lines of buf[a:b] as one Junk piece (line/offset of the first one)."""
+    chunk = buf[a:b]
+    if not chunk.strip():
+        return None
+    kept = [ln for ln in chunk.splitlines(keepends=True) if ln.strip()]
+    first = chunk.find(kept[0])
+    return Junk(b"".join(kept)[:JUNK_KEPT], line + chunk.count(b"\n", 0, first), offset + first, len(kept))
+
+
+def frame_blocks(blocks: Iterable[bytes], first_line: int = 1, first_offset: int = 0) -> Iterator[Piece]:
+    """The pieces of a byte stream given as blocks of any size (same result as `frame`)."""
+    carry = b""
+    line, offset = first_line, first_offset
+    pending_junk: Junk | None = None
+    started = False
+    it = iter(blocks)
+    final = False
+    while not final:
+        block = next(it, None)
+        if block is None:
+            final = True
+            buf = carry
+            if not started and first_line == 1 and buf.startswith(BOMS[0]):
+                buf = buf[3:]
+                offset += 3
+        else:
+            buf = carry + block
+            if not started and first_line == 1:
+                if len(buf) < 3:
+                    carry = buf
+                    continue
+                started = True
+                if buf.startswith(BOMS[0]):
+                    buf = buf[3:]
+                    offset += 3
+            cut = buf.rfind(b"\n") + 1
+            if cut == 0:
+                carry = buf
+                continue
+            buf, carry = buf[:cut], buf[cut:]
+        if not buf:
+            break
+        finder = _Finder(buf)
+        pos = 0
+        n = len(buf)
+        while pos < n:
+            start = finder.next_start(pos)
+            if start == -1:
+                junk = _junk(buf, pos, n, line, offset)
+                if junk is not None:
+                    pending_junk = _merge(pending_junk, junk)
+                line += buf.count(b"\n", pos, n)
+                offset += n - pos
+                pos = n
+                break
+            if start > pos:
+                junk = _junk(buf, pos, start, line, offset)
+                if junk is not None:
+                    pending_junk = _merge(pending_junk, junk)
+                line += buf.count(b"\n", pos, start)
+                offset += start - pos
+                pos = start
+            first_eol = buf.find(b"\n", start)
+            after_first = n if first_eol == -1 else first_eol + 1
+            end = _next_end(buf, after_first)
+            nxt = finder.next_start(after_first)
+            if nxt != -1 and (end == -1 or nxt < end):
+                piece: Piece = Truncated(buf[start:nxt], line, offset, at_eof=False)
+                stop = nxt
+            elif end == -1:
+                if not final and n - start <= MAX_RECORD:
+                    carry = buf[start:] + carry
+                    break
+                piece = Truncated(buf[start:start + MAX_RECORD], line, offset, at_eof=final,
+                                  oversized=not final)
+                stop = n
+            else:
+                piece = RawRecord(buf[start:end], line, offset)
+                stop = end
+            if pending_junk is not None:
+                yield pending_junk
+                pending_junk = None
+            yield piece
+            line += buf.count(b"\n", start, stop)
+            offset += stop - start
+            pos = stop
+        if final:
+            break
+    if pending_junk is not None:
+        yield pending_junk
+
+
+def _merge(a: Junk | None, b: Junk) -> Junk:
+    if a is None:
+        return b
+    return Junk((a.data + b.data)[:JUNK_KEPT], a.line, a.offset, a.lines + b.lines)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .framing import Junk, RawRecord, Truncated, frame
+from .framing import BLOCK, MAX_RECORD, Junk, RawRecord, Truncated, frame_blocks
 from .inputs import open_sources
 from .model import DiagRecord, Item, Kind, Origin, Record, SipMessage, Skipped
 from .recordparse import parse_record_text
@@ -110,10 +110,13 @@ def pieces_to_items(pieces: Iterable[RawRecord | Junk | Truncated], name: str, s
         if isinstance(piece, RawRecord):
             item = parse_record_text(_decode(piece.data, stats), origin)
         elif isinstance(piece, Truncated):
-            where = "the end of the input" if piece.at_eof else "the next record"
-            text = _decode(piece.data, stats)
-            item = Skipped(origin=origin, reason=f"record cut short: no $$end_record before {where}",
-                           excerpt=text[:200])
+            if piece.oversized:
+                reason = f"record longer than {MAX_RECORD >> 20} MB without $$end_record (cut)"
+            else:
+                where = "the end of the input" if piece.at_eof else "the next record"
+                reason = f"record cut short: no $$end_record before {where}"
+            item = Skipped(origin=origin, reason=reason,
+                           excerpt=piece.data[:200].decode("utf-8", errors="replace"))
         else:
             item = Skipped(origin=origin, reason=_junk_reason(piece), context=f"{piece.lines} line(s)",
                            excerpt=piece.data[:200].decode("utf-8", errors="replace"))
@@ -124,14 +127,21 @@ def pieces_to_items(pieces: Iterable[RawRecord | Junk | Truncated], name: str, s
 def read_source(source, stats: InputStats) -> Iterator[Item]:  # type: ignore[no-untyped-def]
     """Items of one opened `Source`."""
 
-    def lines() -> Iterator[bytes]:
-        for line in source.stream:
-            stats.bytes += len(line)
+    def blocks() -> Iterator[bytes]:
+        last = b""
+        while True:
+            block = source.stream.read(BLOCK)
+            if not block:
+                break
+            stats.bytes += len(block)
+            stats.lines += block.count(b"\n")
+            last = block
+            yield block
+        if last and not last.endswith(b"\n"):
             stats.lines += 1
-            yield line
 
     try:
-        yield from pieces_to_items(frame(lines()), source.name, stats)
+        yield from pieces_to_items(frame_blocks(blocks()), source.name, stats)
     finally:
         source.close()
 
