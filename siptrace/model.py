@@ -9,6 +9,7 @@ values of most messages are never looked at.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -233,6 +234,7 @@ LIST_HEADERS = frozenset({
 })
 
 
+@functools.lru_cache(maxsize=2048)
 def canonical_name(name: str) -> str:
     """Lower-case long form of a header name (``"I"`` → ``"call-id"``)."""
     low = name.strip().lower()
@@ -249,27 +251,30 @@ class Headers:
     """
 
     fields: tuple[tuple[str, str], ...] = ()
-    _index: dict[str, tuple[str, ...]] = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
+    _index: dict[str, tuple[str, ...]] | None = field(default=None, init=False, repr=False, compare=False, hash=False)
 
-    def __post_init__(self) -> None:
-        index: dict[str, list[str]] = {}
-        for name, value in self.fields:
-            index.setdefault(canonical_name(name), []).append(value)
-        object.__setattr__(self, "_index", {k: tuple(v) for k, v in index.items()})
+    def _lookup(self) -> dict[str, tuple[str, ...]]:
+        # built on first use: most messages of a big trace are never looked into
+        if self._index is None:
+            index: dict[str, list[str]] = {}
+            for name, value in self.fields:
+                index.setdefault(canonical_name(name), []).append(value)
+            object.__setattr__(self, "_index", {k: tuple(v) for k, v in index.items()})
+        return self._index  # type: ignore[return-value]
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """First value of a header (the whole line's value), or ``default``."""
-        found = self._index.get(canonical_name(name))
+        found = self._lookup().get(canonical_name(name))
         return found[0] if found else default
 
     def lines(self, name: str) -> tuple[str, ...]:
         """Every line's value of a header, as written (lists not split)."""
-        return self._index.get(canonical_name(name), ())
+        return self._lookup().get(canonical_name(name), ())
 
     def get_all(self, name: str) -> tuple[str, ...]:
         """Every value of a header: repeated lines and comma-lists split."""
         key = canonical_name(name)
-        lines = self._index.get(key, ())
+        lines = self._lookup().get(key, ())
         if key not in LIST_HEADERS:
             return lines
         out: list[str] = []
@@ -278,7 +283,7 @@ class Headers:
         return tuple(out)
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and canonical_name(name) in self._index
+        return isinstance(name, str) and canonical_name(name) in self._lookup()
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(self.fields)

@@ -137,18 +137,24 @@ class RecordBuilder(Transformer):
         return (first, tuple(fields), tuple(texts), sip)
 
 
+@functools.lru_cache(maxsize=4096)
+def _day(date: str) -> tuple[int, int, int]:
+    month, day, year = date.split("/")
+    return int(year), int(month), int(day)
+
+
 def parse_timestamp(stamp: str) -> tuple[datetime, int | None]:
     """``MM/DD/YYYY-hh:mm:ss.mmm.counter`` (UTC) → (aware datetime, counter)."""
     date, _, clock = stamp.partition("-")
-    month, day, year = date.split("/")
+    year, month, day = _day(date)
     hms, _, frac = clock.partition(".")
     frac, _, counter = frac.partition(".")
-    hh, mm, ss = hms.split(":")
     micro = int((frac + "000000")[:6])
-    when = datetime(int(year), int(month), int(day), int(hh), int(mm), int(ss), micro, tzinfo=timezone.utc)
+    when = datetime(year, month, day, int(hms[0:2]), int(hms[3:5]), int(hms[6:8]), micro, tzinfo=timezone.utc)
     return when, (int(counter, 16) if counter else None)
 
 
+@functools.lru_cache(maxsize=4096)
 def _split_source(source: str) -> tuple[str, str, str, int | None]:
     """``(SIPStack,SIPAdminLog::TraceProtocolRecord:SIPAdminLog.cpp(125))``."""
     inner = source[1:-1]
@@ -163,6 +169,7 @@ def _split_source(source: str) -> tuple[str, str, str, int | None]:
     return component.strip(), function.strip(), src_file.strip(), line
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_direction(text: str | None) -> TraceDirection | None:
     """``incoming;source="internal edge";destination="external edge"``."""
     if not text:
@@ -177,6 +184,7 @@ def parse_direction(text: str | None) -> TraceDirection | None:
                           destination=param_of(params, "destination"))
 
 
+@functools.lru_cache(maxsize=16384)
 def parse_peer(text: str | None) -> Peer | None:
     if not text:
         return None
@@ -214,8 +222,8 @@ def build_record(parsed: tuple, origin: Origin) -> SipMessage | DiagRecord | Rec
     when, counter = parse_timestamp(stamp)
     pid, _, tid = pid_tid.partition(".")
     component, function, src_file, src_line = _split_source(source)
-    is_diag = sip is None and (flag in _DIAG_FLAGS or any(
-        k.lower() == "logtype" and v.lower() == "diagnostic" for k, v in fields))
+    by_name = {k.lower(): v for k, v in fields}
+    is_diag = sip is None and (flag in _DIAG_FLAGS or by_name.get("logtype", "").lower() == "diagnostic")
     kind = Kind.SIP if sip is not None else Kind.DIAGNOSTIC if is_diag else Kind.OTHER
     record = Record(origin=origin, time=when, level=level, flag=flag, machine=machine,
                     pid=int(pid, 16), tid=int(tid, 16), sequence=counter if sequence is None else sequence,
@@ -223,22 +231,22 @@ def build_record(parsed: tuple, origin: Origin) -> SipMessage | DiagRecord | Rec
                     source_line=src_line, tail=tail, fields=fields, text_lines=texts, kind=kind)
     if sip is not None:
         return _sip_message(origin, when, sip, record,
-                            direction=parse_direction(record.field("Direction")),
-                            peer=parse_peer(record.field("Peer")))
+                            direction=parse_direction(by_name.get("direction")),
+                            peer=parse_peer(by_name.get("peer")))
     if is_diag:
-        text = record.field("Text")
-        code_field = record.field("Result-Code")
+        text = by_name.get("text")
+        code_field = by_name.get("result-code")
         result = (values.find_result_code("Result-Code: " + code_field) if code_field else None) \
             or values.find_result_code(text) or values.find_result_code(tail)
         if text and "Result-Code:" in text:
             text = text[: text.find("Result-Code:")].rstrip()
-        cseq_text = record.field("SIP-CSeq")
+        cseq_text = by_name.get("sip-cseq")
         cseq: CSeq | None = values.parse_cseq(cseq_text) if cseq_text else None
-        call_id = record.field("SIP-Call-ID")
-        return DiagRecord(origin=origin, time=when, record=record, severity=record.field("Severity"),
-                          text=text, result_code=result, sip_start_line=record.field("SIP-Start-Line"),
+        call_id = by_name.get("sip-call-id")
+        return DiagRecord(origin=origin, time=when, record=record, severity=by_name.get("severity"),
+                          text=text, result_code=result, sip_start_line=by_name.get("sip-start-line"),
                           call_id=call_id.strip() if call_id else None, cseq=cseq,
-                          peer=parse_peer(record.field("Peer")), data=_data_pairs(record.field("Data")))
+                          peer=parse_peer(by_name.get("peer")), data=_data_pairs(by_name.get("data")))
     return record
 
 
