@@ -269,6 +269,9 @@ def _dialogs_of(call: Call) -> list[Dialog]:
         else:
             tags = frozenset((ftag, ttag))
             dialog = by_tags.get(tags)
+            attempt = pending.get(ftag)
+            if dialog is not None and attempt is not None and _answers(sip, attempt):
+                dialog = None   # the same tags answered an earlier attempt (e.g. a 407 before the retry)
             if dialog is None:
                 attempt = pending.pop(ftag, None) or pending.pop(ttag, None)
                 if attempt is not None:
@@ -286,6 +289,14 @@ def _dialogs_of(call: Call) -> list[Dialog]:
     for dialog in dialogs:
         dialog.messages.sort(key=lambda m: (m.time is None, m.time or datetime.min, m.index))
     return dialogs
+
+
+def _answers(sip: SipMessage, attempt: Dialog) -> bool:
+    """Is this response to the request that opened the attempt (same CSeq)?"""
+    if not sip.is_response or not attempt.messages:
+        return False
+    opening = attempt.messages[0].sip.cseq
+    return opening is not None and sip.cseq == opening
 
 
 def outgoing(sip: SipMessage) -> bool:
