@@ -172,8 +172,12 @@ def _near(message: Message, sip: SipMessage) -> bool:
 # ---------------------------------------------------------------------------
 
 
-def clock_offsets(messages: list[Message]) -> dict[str, float]:
-    """Offset in seconds of each file's clock from the reference file's (which is 0)."""
+def clock_offsets(messages: list[Message], order: list[str] | None = None) -> dict[str, float]:
+    """Offset in seconds of each file's clock from the reference file's (which is 0).
+
+    The reference is the file with most sightings; on a tie, the one named
+    first in ``order`` (the order the inputs were given).
+    """
     counts: dict[str, int] = defaultdict(int)
     pairs: dict[tuple[str, str], list[float]] = defaultdict(list)
     for message in messages:
@@ -190,7 +194,8 @@ def clock_offsets(messages: list[Message]) -> dict[str, float]:
                 pairs[(b, a)].append(-delta)
     if not counts:
         return {}
-    reference = max(sorted(counts), key=lambda f: counts[f])
+    rank = {name: i for i, name in enumerate(order or [])}
+    reference = min(counts, key=lambda f: (-counts[f], rank.get(f, len(rank)), f))
     offsets = {reference: 0.0}
     frontier = [reference]
     while frontier:

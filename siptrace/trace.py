@@ -65,7 +65,7 @@ def build_trace(items: Iterable[Item], inputs: Sequence[InputStats] = ()) -> Tra
             skipped.append(item)
     sightings.sort(key=lambda s: (s.time is None, s.time or datetime.min))
     messages = deduplicate(sightings)
-    offsets = clock_offsets(messages)
+    offsets = clock_offsets(messages, [s.path for s in inputs])
     apply_offsets(messages, offsets)
     messages.sort(key=lambda m: (m.time is None, m.time or datetime.min, m.index))
     calls = build_calls(messages, diagnostics)
@@ -77,6 +77,4 @@ def build_trace(items: Iterable[Item], inputs: Sequence[InputStats] = ()) -> Tra
 def load_trace(paths: str | Sequence[str]) -> Trace:
     """Read and correlate files in one step."""
     reader = Reader([paths] if isinstance(paths, str) else list(paths))
-    trace = build_trace(reader)
-    trace.inputs = reader.stats
-    return trace
+    return build_trace(reader, reader.stats)   # reader.stats is complete once the items are read
