@@ -358,6 +358,8 @@ class SipMessage:
     direction: TraceDirection | None = None
     peer: Peer | None = None
     record: Record | None = None
+    src: Peer | None = None             # sender, when the input says (capture, client log)
+    dst: Peer | None = None             # receiver, when the input says
     kind: Kind = Kind.SIP
 
     # -- start line -----------------------------------------------------

@@ -202,10 +202,11 @@ def _data_pairs(text: str | None) -> tuple[tuple[str, str], ...]:
 
 
 def _sip_message(origin: Origin, when: datetime | None, sip: tuple, record: Record | None,
-                 direction: TraceDirection | None = None, peer: Peer | None = None) -> SipMessage:
+                 direction: TraceDirection | None = None, peer: Peer | None = None,
+                 src: Peer | None = None, dst: Peer | None = None) -> SipMessage:
     _, start, headers, body = sip
     common = dict(origin=origin, time=when, headers=Headers(headers), body=body or "",
-                  direction=direction, peer=peer, record=record)
+                  direction=direction, peer=peer, record=record, src=src, dst=dst)
     if start[0] == "request":
         _, method, uri, version = start
         line = f"{method} {uri} {version}"
@@ -314,7 +315,8 @@ def parse_record_text(text: str, origin: Origin, fast: bool = True) -> SipMessag
 
 
 def parse_message_text(text: str, origin: Origin, when: datetime | None = None,
-                       direction: TraceDirection | None = None, peer: Peer | None = None) -> SipMessage | Skipped:
+                       direction: TraceDirection | None = None, peer: Peer | None = None,
+                       src: Peer | None = None, dst: Peer | None = None) -> SipMessage | Skipped:
     """One bare SIP message (RFC 3261 text) → `SipMessage`, or `Skipped`."""
     try:
         parsed = message_parser().parse(text)
@@ -323,4 +325,4 @@ def parse_message_text(text: str, origin: Origin, when: datetime | None = None,
         if reason.startswith("first line"):
             reason = "first line is not a SIP request or status line"
         return Skipped(origin=origin, reason=reason, context=context, excerpt=text[:200])
-    return _sip_message(origin, when, parsed, None, direction=direction, peer=peer)
+    return _sip_message(origin, when, parsed, None, direction=direction, peer=peer, src=src, dst=dst)
