@@ -30,7 +30,7 @@ class Diagnosis:
     def as_dict(self) -> dict[str, Any]:
         inputs = []
         for s in self.trace.inputs:
-            inputs.append({"path": s.path, "records": s.records, "sip": s.sip, "diagnostic": s.diagnostic,
+            inputs.append({"path": s.path, "format": s.format, "records": s.records, "sip": s.sip, "diagnostic": s.diagnostic,
                            "other": s.other, "skipped": s.skipped, "errors": s.errors,
                            "clock_offset_s": round(self.trace.offsets.get(s.path, 0.0), 3)})
         return {
@@ -47,7 +47,7 @@ class Diagnosis:
 
 
 def diagnose(paths: str | Sequence[str], ctx: Context | None = None,
-             rules: Sequence[type[Rule]] = RULES) -> Diagnosis:
+             rules: Sequence[type[Rule]] = RULES, input_format: str | None = None) -> Diagnosis:
     ctx = ctx or Context()
-    trace = load_trace(paths)
+    trace = load_trace(paths, input_format)
     return Diagnosis(trace, ctx, run_rules(trace, ctx, rules))

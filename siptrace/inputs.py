@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from .detect import is_capture
 from .errors import InputError
 
 ETL_HINT = ("Format it to text first: OCSLogger or the CLS Logger's \"Analyze log files\", "
@@ -30,6 +31,11 @@ class Source:
     name: str
     stream: BinaryIO
     size: int | None = None
+
+    def head(self, n: int = 65536) -> bytes:
+        """The first bytes, without consuming them."""
+        peek = getattr(self.stream, "peek", None)
+        return peek(n)[:n] if peek else b""
 
     def close(self) -> None:
         self.stream.close()
@@ -77,6 +83,8 @@ class _Utf16Lines(io.RawIOBase):
 def _text_stream(raw: BinaryIO, name: str) -> BinaryIO:
     buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw, 1 << 20)  # type: ignore[arg-type]
     head = buffered.peek(4096)[:4096]
+    if is_capture(head):
+        return buffered  # binary by nature: the capture reader takes it as it is
     if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         return io.BufferedReader(_Utf16Lines(buffered), 1 << 20)  # type: ignore[return-value]
     if _looks_like_etl(head):

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from .framing import BLOCK, MAX_RECORD, Junk, RawRecord, Truncated, frame_blocks
-from .inputs import open_sources
+from .detect import FORMATS, detect
+from .errors import InputError
+from .inputs import Source, open_sources
 from .model import DiagRecord, Item, Kind, Origin, Record, SipMessage, Skipped
 from .recordparse import parse_record_text
 
@@ -25,6 +27,7 @@ class InputStats:
     """What one input gave: counts by kind, skip reasons, first/last time."""
 
     path: str
+    format: str = "ocslogger"
     records: int = 0
     sip: int = 0
     diagnostic: int = 0
@@ -71,7 +74,7 @@ class InputStats:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "path": self.path, "records": self.records, "sip": self.sip,
+            "path": self.path, "format": self.format, "records": self.records, "sip": self.sip,
             "diagnostic": self.diagnostic, "other": self.other, "skipped": self.skipped,
             "errors": self.errors, "bytes": self.bytes, "lines": self.lines,
             "decode_replaced": self.decode_replaced,
@@ -124,8 +127,8 @@ def pieces_to_items(pieces: Iterable[RawRecord | Junk | Truncated], name: str, s
         yield item
 
 
-def read_source(source, stats: InputStats) -> Iterator[Item]:  # type: ignore[no-untyped-def]
-    """Items of one opened `Source`."""
+def read_source(source: Source, stats: InputStats) -> Iterator[Item]:
+    """Items of one opened server-trace `Source`."""
 
     def blocks() -> Iterator[bytes]:
         last = b""
@@ -146,11 +149,40 @@ def read_source(source, stats: InputStats) -> Iterator[Item]:  # type: ignore[no
         source.close()
 
 
+def read_any(source: Source, stats: InputStats, input_format: str | None = None) -> Iterator[Item]:
+    """Items of one source, with the reader its content (or ``input_format``) calls for."""
+    fmt = input_format or detect(source.head(), source.name)
+    stats.format = fmt or "unknown"
+    if fmt is None:
+        source.close()
+        raise InputError("is not a trace siptrace knows (server trace, client log, SIP text, pcap)",
+                         path=source.name, hint=f"Force a reader with --input-format ({'|'.join(FORMATS)})")
+    if fmt == "ocslogger":
+        yield from read_source(source, stats)
+        return
+    try:
+        if fmt == "uccapi":
+            from .uccapi import read_client_log
+            yield from read_client_log(source.stream, source.name, stats)
+        elif fmt == "sip":
+            from .baresip import read_sip_text
+            yield from read_sip_text(source.stream, source.name, stats)
+        elif fmt == "pcap":
+            from .pcap import read_capture
+            yield from read_capture(source.stream, source.name, stats)
+        else:
+            raise InputError(f"unknown input format {fmt!r}", path=source.name,
+                             hint=f"Use one of {', '.join(FORMATS)}")
+    finally:
+        source.close()
+
+
 class Reader:
     """Reads several inputs in order; `stats` holds one `InputStats` per input."""
 
-    def __init__(self, paths: Sequence[str]) -> None:
+    def __init__(self, paths: Sequence[str], input_format: str | None = None) -> None:
         self.paths = list(paths)
+        self.input_format = input_format
         self.stats: list[InputStats] = []
 
     def __iter__(self) -> Iterator[Item]:
@@ -158,7 +190,7 @@ class Reader:
             for source in open_sources(path):
                 stats = InputStats(source.name)
                 self.stats.append(stats)
-                yield from read_source(source, stats)
+                yield from read_any(source, stats, self.input_format)
 
     def totals(self) -> InputStats:
         total = InputStats("total")
@@ -174,11 +206,11 @@ class Reader:
         return total
 
 
-def read(paths: str | Sequence[str]) -> Iterator[Item]:
+def read(paths: str | Sequence[str], input_format: str | None = None) -> Iterator[Item]:
     """Every item of the inputs, in file order (a generator)."""
     if isinstance(paths, str):
         paths = [paths]
-    yield from Reader(paths)
+    yield from Reader(paths, input_format)
 
 
 def messages(paths: str | Sequence[str]) -> Iterator[SipMessage]:

@@ -74,7 +74,7 @@ def build_trace(items: Iterable[Item], inputs: Sequence[InputStats] = ()) -> Tra
                  skipped=skipped, inputs=list(inputs), offsets=offsets)
 
 
-def load_trace(paths: str | Sequence[str]) -> Trace:
+def load_trace(paths: str | Sequence[str], input_format: str | None = None) -> Trace:
     """Read and correlate files in one step."""
-    reader = Reader([paths] if isinstance(paths, str) else list(paths))
+    reader = Reader([paths] if isinstance(paths, str) else list(paths), input_format)
     return build_trace(reader, reader.stats)   # reader.stats is complete once the items are read

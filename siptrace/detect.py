@@ -1,0 +1,31 @@
+"""Which reader an input needs, decided by its content (the file name only breaks ties)."""
+
+from __future__ import annotations
+
+FORMATS = ("ocslogger", "uccapi", "sip", "pcap")
+
+_PCAP_MAGICS = (b"\xa1\xb2\xc3\xd4", b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\x3c\x4d", b"\x4d\x3c\xb2\xa1")
+_PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
+
+
+def is_capture(head: bytes) -> bool:
+    return head[:4] in _PCAP_MAGICS or head[:4] == _PCAPNG_MAGIC
+
+
+def detect(head: bytes, name: str = "") -> str | None:
+    """"ocslogger", "uccapi", "sip", "pcap", or None when nothing fits."""
+    if is_capture(head):
+        return "pcap"
+    low_name = name.lower()
+    if b"$$begin_record" in head or b"$$end_record" in head or head.lstrip(b"\xef\xbb\xbf").startswith(b"TL_"):
+        return "ocslogger"
+    lowered = head.lower()
+    if low_name.endswith(".uccapilog") or (
+            (b"sending packet" in lowered or b"data received" in lowered or b"received packet" in lowered)
+            and b"|" in head):
+        return "uccapi"
+    if b"SIP/2.0" in head or b"sip/2.0" in lowered:
+        return "sip"
+    if low_name.endswith((".pcap", ".pcapng", ".cap")):
+        return "pcap"
+    return None
