@@ -99,7 +99,7 @@ def frame(lines: Iterable[bytes], first_line: int = 1, first_offset: int = 0) ->
         yield Junk(b"".join(junk), junk_line, junk_off, len(junk))
 
 
-BLOCK = 1 << 22
+BLOCK = 1 << 20
 MAX_RECORD = 1 << 24      # a "record" longer than this is cut: its end marker is surely lost
 JUNK_KEPT = 4096          # bytes of a junk run kept for the report (all its lines are counted)
 

@@ -184,7 +184,7 @@ def parse_direction(text: str | None) -> TraceDirection | None:
                           destination=param_of(params, "destination"))
 
 
-@functools.lru_cache(maxsize=16384)
+@functools.lru_cache(maxsize=4096)
 def parse_peer(text: str | None) -> Peer | None:
     if not text:
         return None
@@ -195,7 +195,7 @@ def parse_peer(text: str | None) -> Peer | None:
 def _data_pairs(text: str | None) -> tuple[tuple[str, str], ...]:
     if not text:
         return ()
-    parsed = values.parse_lead_params(";" + text)
+    parsed = values.lead_params(";" + text)   # Data values rarely repeat: not cached
     if not parsed:
         return (("", text),)
     return tuple((k, (v or "").strip()) for k, v in parsed[1])

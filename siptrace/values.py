@@ -222,9 +222,14 @@ def split_list(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-@functools.lru_cache(maxsize=_CACHE)
+@functools.lru_cache(maxsize=4096)
 def parse_lead_params(text: str) -> tuple[str | None, tuple[tuple[str, str | None], ...]] | None:
-    """``lead;k=v;k="v"`` → (lead, params); None when the grammar rejects it."""
+    """``lead;k=v;k="v"`` → (lead, params); None when the grammar rejects it (cached)."""
+    return lead_params(text)
+
+
+def lead_params(text: str) -> tuple[str | None, tuple[tuple[str, str | None], ...]] | None:
+    """`parse_lead_params` without the cache, for values that rarely repeat."""
     try:
         tree = _parse(text, "lead_params")
     except LarkError:
