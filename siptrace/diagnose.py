@@ -13,14 +13,14 @@ from typing import Any
 from .context import Context
 from .findings import Finding, Severity
 from .rules import RULES, Rule, run_rules
-from .trace import Trace, load_trace
+from .timeline import Timeline, load_timeline
 
 SCHEMA = 1
 
 
 @dataclass
 class Diagnosis:
-    trace: Trace
+    timeline: Timeline
     context: Context
     findings: list[Finding]
 
@@ -29,19 +29,19 @@ class Diagnosis:
 
     def as_dict(self) -> dict[str, Any]:
         inputs = []
-        for s in self.trace.inputs:
+        for s in self.timeline.inputs:
             inputs.append({"path": s.path, "format": s.format, "records": s.records, "sip": s.sip, "diagnostic": s.diagnostic,
                            "other": s.other, "skipped": s.skipped, "errors": s.errors,
-                           "clock_offset_s": round(self.trace.offsets.get(s.path, 0.0), 3)})
+                           "clock_offset_s": round(self.timeline.offsets.get(s.path, 0.0), 3)})
         return {
             "schema": SCHEMA,
             "inputs": inputs,
             "context": {"um_fqdn": list(self.context.um_fqdns), "edge_fqdn": list(self.context.edge_fqdns),
                         "pool_fqdn": list(self.context.pool_fqdns)},
-            "messages": len(self.trace.messages),
-            "sightings": self.trace.sightings,
-            "calls": len(self.trace.calls),
-            "dialogs": len(self.trace.dialogs),
+            "messages": len(self.timeline.messages),
+            "sightings": self.timeline.sightings,
+            "calls": len(self.timeline.calls),
+            "dialogs": len(self.timeline.dialogs),
             "findings": [f.as_dict() for f in self.findings],
         }
 
@@ -49,5 +49,5 @@ class Diagnosis:
 def diagnose(paths: str | Sequence[str], ctx: Context | None = None,
              rules: Sequence[type[Rule]] = RULES, input_format: str | None = None) -> Diagnosis:
     ctx = ctx or Context()
-    trace = load_trace(paths, input_format)
-    return Diagnosis(trace, ctx, run_rules(trace, ctx, rules))
+    timeline = load_timeline(paths, input_format)
+    return Diagnosis(timeline, ctx, run_rules(timeline, ctx, rules))

@@ -47,7 +47,7 @@ def diagnosis_text(d: Diagnosis, verbose: bool = False, min_severity: Severity =
         out.append("No problems found." if not d.findings else
                    f"No findings at {min_severity.value} or above ({len(d.findings)} below).")
         out.append("")
-    t = d.trace
+    t = d.timeline
     out.append("Read:")
     for s in t.inputs:
         offset = t.offsets.get(s.path)

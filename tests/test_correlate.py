@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from siptrace.trace import load_trace
+from siptrace.timeline import load_timeline
 
 from flows import dialog_headers, record
 
@@ -30,7 +30,7 @@ def _call(shift: float, machine: str, first: str, second: str, peer_in: str, pee
 def test_in_and_out_copies_on_two_servers_are_one_message_each_with_four_sightings(write):
     edge = write("edge.log", _call(2.35, "edge01\\edge01", "", "", "198.51.100.23:50000", "fe01.contoso.com:5061"))
     fe = write("fe.log", _call(0.004, "fe01\\fe01", "", "", "edge01.contoso.com:5061", "10.0.10.77:5061"))
-    trace = load_trace([str(fe), str(edge)])
+    trace = load_timeline([str(fe), str(edge)])
     assert len(trace.messages) == 4 and trace.sightings == 16
     assert all(len(m.sightings) == 4 for m in trace.messages)
     (dialog,) = trace.dialogs
@@ -40,7 +40,7 @@ def test_in_and_out_copies_on_two_servers_are_one_message_each_with_four_sightin
 def test_clock_offset_of_the_second_file_is_estimated(write):
     edge = write("edge.log", _call(2.35, "edge01\\edge01", "", "", "198.51.100.23:50000", "fe01.contoso.com:5061"))
     fe = write("fe.log", _call(0.0, "fe01\\fe01", "", "", "edge01.contoso.com:5061", "10.0.10.77:5061"))
-    trace = load_trace([str(fe), str(edge)])
+    trace = load_timeline([str(fe), str(edge)])
     offsets = trace.offsets
     assert offsets[str(fe)] == 0.0          # same number of sightings: the first input is the reference
     assert abs(offsets[str(edge)] - 2.35) < 0.01
@@ -52,7 +52,7 @@ def test_forked_answers_make_two_dialogs_sharing_the_invite(write):
     text = (record(0.0, "INVITE sip:carol@contoso.com SIP/2.0", h("1 INVITE"))
             + record(0.3, "SIP/2.0 180 Ringing", h("1 INVITE", "d1"), peer="10.0.10.77:5061")
             + record(0.4, "SIP/2.0 180 Ringing", h("1 INVITE", "d2"), peer="10.0.10.78:5061"))
-    trace = load_trace(str(write("fork.log", text)))
+    trace = load_timeline(str(write("fork.log", text)))
     dialogs = trace.dialogs
     assert sorted(d.callee_tag for d in dialogs) == ["d1", "d2"]
     assert all(d.messages[0].sip.method == "INVITE" for d in dialogs)
@@ -64,5 +64,5 @@ def test_100_trying_from_two_hops_are_two_messages(write):
     text = (record(0.0, "INVITE sip:carol@contoso.com SIP/2.0", h("1 INVITE"))
             + record(0.01, "SIP/2.0 100 Trying", t1, direction="outgoing")
             + record(0.05, "SIP/2.0 100 Trying", t2, peer="10.0.10.77:5061"))
-    trace = load_trace(str(write("trying.log", text)))
+    trace = load_timeline(str(write("trying.log", text)))
     assert len(trace.messages) == 3

@@ -7,7 +7,7 @@ from hypothesis import given, strategies as st
 from siptrace.correlate import Dialog, Message
 from siptrace.model import Headers, Origin, SipMessage
 from siptrace.statemachine import TRANSITIONS, EventKind, Input, State, run
-from siptrace.trace import build_trace
+from siptrace.timeline import build_timeline
 from siptrace import Reader
 
 from flows import dialog_headers, record
@@ -76,7 +76,7 @@ def test_unexpected_input_is_an_event_not_an_exception():
 def _flow(write, records: list[str]):
     path = write("flow.log", "".join(records))
     reader = Reader([str(path)])
-    return build_trace(reader)
+    return build_timeline(reader)
 
 
 def test_full_call_reaches_terminated_and_relayed_copies_are_one_message(write):

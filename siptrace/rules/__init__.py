@@ -3,7 +3,7 @@
 The contract (a `Rule`): class attributes ``id`` (the module name with
 dashes), ``title`` and ``severity`` (the worst it reports), a docstring with
 the sections What it sees / Why it matters / Fix / Not flagged / References,
-and ``check(trace, ctx)`` yielding `Finding`s.  Rules read the `Trace`, the
+and ``check(timeline, ctx)`` yielding `Finding`s.  Rules read the `Timeline`, the
 state-machine runs and the `Context`; they never change them and never import
 each other.  `RULES` is the ordered registry; `run_rules` runs them and turns
 a crash of one rule into an ``internal-error`` finding so the others still run.
@@ -17,7 +17,7 @@ from typing import ClassVar, Protocol
 
 from ..context import Context
 from ..findings import Finding, Severity, sort_findings
-from ..trace import Trace
+from ..timeline import Timeline
 from .ack_missing import AckMissing
 from .ack_retarget_bye import AckRetargetBye
 from .error_records import ErrorRecords
@@ -31,7 +31,7 @@ class Rule(Protocol):
     title: ClassVar[str]
     severity: ClassVar[Severity]
 
-    def check(self, trace: Trace, ctx: Context) -> Iterable[Finding]: ...
+    def check(self, timeline: Timeline, ctx: Context) -> Iterable[Finding]: ...
 
 
 RULES: tuple[type[Rule], ...] = (
@@ -45,12 +45,12 @@ def by_id(rule_id: str) -> type[Rule] | None:
     return next((r for r in RULES if r.id == rule_id), None)
 
 
-def run_rules(trace: Trace, ctx: Context, rules: Sequence[type[Rule]] = RULES) -> list[Finding]:
+def run_rules(timeline: Timeline, ctx: Context, rules: Sequence[type[Rule]] = RULES) -> list[Finding]:
     """Every rule's findings, worst first; a crashing rule becomes one finding."""
     findings: list[Finding] = []
     for rule in rules:
         try:
-            findings.extend(rule().check(trace, ctx))
+            findings.extend(rule().check(timeline, ctx))
         except Exception as err:  # a rule bug must not hide the other rules' findings
             where = traceback.extract_tb(err.__traceback__)[-1]
             findings.append(Finding(

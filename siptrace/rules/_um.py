@@ -14,7 +14,7 @@ from ..context import Context, is_um_product
 from ..correlate import Message
 from ..model import Direction, SipMessage
 from ..statemachine import DialogRun
-from ..trace import Trace
+from ..timeline import Timeline
 
 
 @dataclass
@@ -46,10 +46,10 @@ def _closest_to_um(invite: Message) -> SipMessage:
     return (outgoing or invite.sightings)[-1]
 
 
-def um_legs(trace: Trace, ctx: Context) -> list[UmLeg]:
+def um_legs(timeline: Timeline, ctx: Context) -> list[UmLeg]:
     legs = []
-    for dialog in trace.dialogs:
-        run = trace.run_of(dialog)
+    for dialog in timeline.dialogs:
+        run = timeline.run_of(dialog)
         if run is None or run.invite is None:
             continue
         invite = run.invite

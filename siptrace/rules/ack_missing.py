@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from ..context import Context
 from ..findings import Evidence, Finding, Severity
 from ..statemachine import EventKind, State
-from ..trace import Trace
+from ..timeline import Timeline
 from ._doc import section
 
 T1 = 0.5                       # RFC 3261 §17.1.1.1 default, seconds
@@ -42,8 +42,8 @@ class AckMissing:
     title = "200 OK to INVITE never acknowledged"
     severity = Severity.ERROR
 
-    def check(self, trace: Trace, ctx: Context) -> Iterator[Finding]:
-        for run in trace.runs.values():
+    def check(self, timeline: Timeline, ctx: Context) -> Iterator[Finding]:
+        for run in timeline.runs.values():
             confirmed = run.entered.get(State.CONFIRMED)
             if confirmed is None:
                 continue

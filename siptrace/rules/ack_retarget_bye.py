@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from ..context import Context, is_ip
 from ..findings import Evidence, Finding, Severity
 from ..statemachine import State
-from ..trace import Trace
+from ..timeline import Timeline
 from ._doc import section
 from ._um import INFERRED_NOTE, um_legs
 
@@ -50,8 +50,8 @@ class AckRetargetBye:
     title = "ACK retargeted to the UM certificate name, call torn down by BYE"
     severity = Severity.ERROR
 
-    def check(self, trace: Trace, ctx: Context) -> Iterator[Finding]:
-        for leg in um_legs(trace, ctx):
+    def check(self, timeline: Timeline, ctx: Context) -> Iterator[Finding]:
+        for leg in um_legs(timeline, ctx):
             run, dialog = leg.run, leg.run.dialog
             confirmed = run.entered.get(State.CONFIRMED)
             if confirmed is None:
@@ -86,7 +86,7 @@ class AckRetargetBye:
             if working:
                 continue  # in-dialog requests got answers: the UM was reached
             bye_from = "caller" if dialog.sent_by_caller(bye) else "UM"
-            call = trace.call(dialog.call_id)
+            call = timeline.call(dialog.call_id)
             evidence = [
                 Evidence.of_message(leg.invite_sip, "INVITE toward the UM"),
                 Evidence.of_message(ok.sip, f"Contact host {contact_host}"),

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from .. import resultcodes
 from ..context import Context
 from ..findings import Evidence, Finding, Severity
-from ..trace import Trace
+from ..timeline import Timeline
 from ._doc import section
 
 
@@ -38,9 +38,9 @@ class ErrorRecords:
     title = "Server diagnostic records with error result codes"
     severity = Severity.ERROR
 
-    def check(self, trace: Trace, ctx: Context) -> Iterator[Finding]:
+    def check(self, timeline: Timeline, ctx: Context) -> Iterator[Finding]:
         groups: dict[tuple, list] = {}
-        for diag in trace.diagnostics:
+        for diag in timeline.diagnostics:
             sev = (diag.severity or "").lower()
             if diag.result_code is None and sev not in ("error", "warning", "fatal"):
                 continue
@@ -51,7 +51,7 @@ class ErrorRecords:
             known = resultcodes.lookup(value, diag.result_code.symbol if diag.result_code else None)
             severity = _severity(diag.severity, known)
             code = str(diag.result_code) if diag.result_code else "no result code"
-            call = trace.call(call_id) if call_id else None
+            call = timeline.call(call_id) if call_id else None
             evidence = [Evidence.of_diag(d) for d in diags]
             tied = ""
             if call is not None and diag.cseq is not None:

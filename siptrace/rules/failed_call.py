@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from ..context import Context
 from ..findings import Evidence, Finding, Severity
 from ..statemachine import State
-from ..trace import Trace
+from ..timeline import Timeline
 from ._doc import section
 
 # Outcomes that are a person's choice, not a fault.
@@ -41,8 +41,8 @@ class FailedCall:
     title = "Call attempt failed or got no final answer"
     severity = Severity.ERROR
 
-    def check(self, trace: Trace, ctx: Context) -> Iterator[Finding]:
-        for run in trace.runs.values():
+    def check(self, timeline: Timeline, ctx: Context) -> Iterator[Finding]:
+        for run in timeline.runs.values():
             dialog = run.dialog
             if run.invite is None or run.state not in (State.FAILED, State.CANCELLED, State.CALLING,
                                                        State.PROCEEDING, State.EARLY, State.CANCELLING):
@@ -51,7 +51,7 @@ class FailedCall:
                       and not m.is_retransmission]
             final = finals[-1] if finals else None
             status = final.sip.status if final else None
-            if status in AUTH_CHALLENGES and self._retried(trace, run):
+            if status in AUTH_CHALLENGES and self._retried(timeline, run):
                 continue  # the challenge was answered with a new INVITE
             evidence = [Evidence.of_message(run.invite.sip, "the INVITE")]
             if final is not None:
@@ -86,9 +86,9 @@ class FailedCall:
                 call_id=dialog.call_id, time=run.invite.time)
 
     @staticmethod
-    def _retried(trace: Trace, run) -> bool:  # type: ignore[no-untyped-def]
+    def _retried(timeline: Timeline, run) -> bool:  # type: ignore[no-untyped-def]
         invite = run.invite
-        call = trace.call(run.dialog.call_id)
+        call = timeline.call(run.dialog.call_id)
         number = invite.sip.cseq.number if invite.sip.cseq else -1
         return any(m.sip.method == "INVITE" and m.sip.from_tag == invite.sip.from_tag
                    and m.sip.cseq and m.sip.cseq.number > number for m in (call.messages if call else []))

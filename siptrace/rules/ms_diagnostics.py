@@ -6,7 +6,7 @@ from .. import diagcodes
 from ..context import Context
 from ..findings import Evidence, Finding, Severity
 from ..model import Diagnostic
-from ..trace import Trace
+from ..timeline import Timeline
 from ._doc import section
 
 
@@ -38,9 +38,9 @@ class MsDiagnostics:
     title = "Microsoft diagnostic header decoded"
     severity = Severity.ERROR
 
-    def check(self, trace: Trace, ctx: Context) -> Iterator[Finding]:
+    def check(self, timeline: Timeline, ctx: Context) -> Iterator[Finding]:
         seen: dict[tuple, list] = {}
-        for message in trace.messages:
+        for message in timeline.messages:
             if message.is_retransmission:
                 continue
             for diag in message.sip.diagnostics:

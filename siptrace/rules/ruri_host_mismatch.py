@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 from ..context import Context, is_ip
 from ..findings import Evidence, Finding, Severity
-from ..trace import Trace
+from ..timeline import Timeline
 from ._doc import section
 from ._um import INFERRED_NOTE, um_answers, um_legs
 
@@ -40,8 +40,8 @@ class RuriHostMismatch:
     title = "Request-URI / Contact host toward the UM is not the UM FQDN"
     severity = Severity.WARNING
 
-    def check(self, trace: Trace, ctx: Context) -> Iterator[Finding]:
-        for leg in um_legs(trace, ctx):
+    def check(self, timeline: Timeline, ctx: Context) -> Iterator[Finding]:
+        for leg in um_legs(timeline, ctx):
             expected = (leg.um_fqdn if not leg.inferred else leg.invite_host) or ""
             if not expected:
                 continue  # nothing to compare with

@@ -5,13 +5,13 @@ from __future__ import annotations
 from siptrace.context import Context
 from siptrace.rules import run_rules
 from siptrace.rules.ack_retarget_bye import AckRetargetBye
-from siptrace.trace import load_trace
+from siptrace.timeline import load_timeline
 
 from rules.um_flows import record_line, um_call
 
 
 def _findings(write, text, **ctx):
-    trace = load_trace(str(write("um.log", text)))
+    trace = load_timeline(str(write("um.log", text)))
     return [f for f in run_rules(trace, Context.of(**ctx), [AckRetargetBye])]
 
 

@@ -9,7 +9,7 @@ from siptrace.rules.error_records import ErrorRecords
 from siptrace.rules.failed_call import FailedCall
 from siptrace.rules.ms_diagnostics import MsDiagnostics
 from siptrace.rules.ruri_host_mismatch import RuriHostMismatch
-from siptrace.trace import load_trace
+from siptrace.timeline import load_timeline
 
 from flows import dialog_headers, record
 from rules.um_flows import um_call
@@ -19,7 +19,7 @@ CID = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 
 
 def _run(write, text, rule, **ctx):
-    return run_rules(load_trace(str(write("t.log", text))), Context.of(**ctx), [rule])
+    return run_rules(load_timeline(str(write("t.log", text))), Context.of(**ctx), [rule])
 
 
 def h(cseq, to=None, **kw):

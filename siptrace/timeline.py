@@ -1,8 +1,8 @@
 """A whole trace after correlation: the object rules and views read.
 
-`build_trace` runs the pipeline after reading: de-duplicate sightings,
+`build_timeline` runs the pipeline after reading: de-duplicate sightings,
 estimate clock offsets, order the timeline, group calls and dialogs, run the
-INVITE state machine.  Rules never change a `Trace`.
+INVITE state machine.  Rules never change a `Timeline`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from .statemachine import DialogRun, run
 
 
 @dataclass
-class Trace:
+class Timeline:
     messages: list[Message]
     calls: list[Call]
     runs: dict[int, DialogRun]                    # id(dialog) → its state machine run
@@ -48,8 +48,8 @@ class Trace:
         return (min(times), max(times)) if times else (None, None)
 
 
-def build_trace(items: Iterable[Item], inputs: Sequence[InputStats] = ()) -> Trace:
-    """Correlate read items into a `Trace` (holds every message in memory)."""
+def build_timeline(items: Iterable[Item], inputs: Sequence[InputStats] = ()) -> Timeline:
+    """Correlate read items into a `Timeline` (holds every message in memory)."""
     sightings: list[SipMessage] = []
     diagnostics: list[DiagRecord] = []
     records: list[Record] = []
@@ -70,11 +70,11 @@ def build_trace(items: Iterable[Item], inputs: Sequence[InputStats] = ()) -> Tra
     messages.sort(key=lambda m: (m.time is None, m.time or datetime.min, m.index))
     calls = build_calls(messages, diagnostics)
     runs = {id(d): run(d) for call in calls for d in call.dialogs if d.method == "INVITE"}
-    return Trace(messages=messages, calls=calls, runs=runs, diagnostics=diagnostics, records=records,
+    return Timeline(messages=messages, calls=calls, runs=runs, diagnostics=diagnostics, records=records,
                  skipped=skipped, inputs=list(inputs), offsets=offsets)
 
 
-def load_trace(paths: str | Sequence[str], input_format: str | None = None) -> Trace:
+def load_timeline(paths: str | Sequence[str], input_format: str | None = None) -> Timeline:
     """Read and correlate files in one step."""
     reader = Reader([paths] if isinstance(paths, str) else list(paths), input_format)
-    return build_trace(reader, reader.stats)   # reader.stats is complete once the items are read
+    return build_timeline(reader, reader.stats)   # reader.stats is complete once the items are read
