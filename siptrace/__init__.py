@@ -1,15 +1,22 @@
 """siptrace: read Lync / Skype for Business SIP traces and say what went wrong.
 
-Each stage of the pipeline is a public function, so a notebook can stop
-anywhere: `read` (files → items), `parse_record_text` / `parse_message_text`
-(text → model).
+`load` is the notebook entry point.  Each stage of the pipeline is also a
+public function, so a notebook can stop anywhere: `read` (files → items),
+`parse_record_text` / `parse_message_text` (text → model), `build_timeline`
+(items → messages, dialogs, calls), `run_rules` (→ findings).
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from .api import Trace, load
+from .context import Context
+from .diagnose import Diagnosis, diagnose
 from .errors import InputError, SiptraceError
+from .findings import Evidence, Finding, Severity
+from .rules import RULES, run_rules
+from .timeline import Timeline, build_timeline, load_timeline
 from .model import (
     CSeq, DiagRecord, Diagnostic, Direction, Headers, Kind, NameAddr, Origin, Peer, Record,
     ResultCode, SipMessage, Skipped, TraceDirection, Uri, Via,
@@ -18,7 +25,8 @@ from .reader import InputStats, Reader, messages, read
 from .recordparse import parse_message_text, parse_record_text
 
 __all__ = [
-    "__version__", "InputError", "SiptraceError", "CSeq", "DiagRecord", "Diagnostic", "Direction",
+    "__version__", "Trace", "load", "Context", "Diagnosis", "diagnose", "Evidence", "Finding", "Severity",
+    "RULES", "run_rules", "Timeline", "build_timeline", "load_timeline", "InputError", "SiptraceError", "CSeq", "DiagRecord", "Diagnostic", "Direction",
     "Headers", "Kind", "NameAddr", "Origin", "Peer", "Record", "ResultCode", "SipMessage", "Skipped",
     "TraceDirection", "Uri", "Via", "InputStats", "Reader", "messages", "read",
     "parse_message_text", "parse_record_text",

@@ -1,0 +1,120 @@
+"""The notebook API: ``siptrace.load(paths, um_fqdn=...)`` → a `Trace` of DataFrames.
+
+A `Trace` holds the correlated `Timeline` (every message in memory), the
+findings, and lazily built DataFrames.  Each pipeline stage is also a public
+function (`siptrace.read`, `build_timeline`, `run_rules`) for notebooks that
+want to stop earlier.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from datetime import datetime
+from html import escape
+
+import pandas as pd
+
+from . import frames
+from .context import Context
+from .correlate import Call
+from .findings import Finding
+from .reader import Reader
+from .rules import run_rules
+from .timeline import Timeline, build_timeline
+from .filters import parse_time
+
+
+class Trace:
+    """One or more trace files, correlated and diagnosed, as frames for pandas."""
+
+    def __init__(self, timeline: Timeline, context: Context, findings: list[Finding]) -> None:
+        self.timeline = timeline
+        self.context = context
+        self.findings_list = findings
+
+    # -- frames -------------------------------------------------------------
+    @functools.cached_property
+    def messages(self) -> pd.DataFrame:
+        """One row per unique message (its sightings counted in ``sightings``)."""
+        return frames.messages_frame(self.timeline)
+
+    @functools.cached_property
+    def dialogs(self) -> pd.DataFrame:
+        return frames.dialogs_frame(self.timeline)
+
+    @functools.cached_property
+    def calls(self) -> pd.DataFrame:
+        return frames.calls_frame(self.timeline, self.findings_list)
+
+    @functools.cached_property
+    def findings(self) -> pd.DataFrame:
+        return frames.findings_frame(self.findings_list)
+
+    # -- navigation ---------------------------------------------------------
+    def call(self, call_id: str) -> Call:
+        found = self.timeline.call(call_id)
+        if found is None:
+            raise KeyError(f"no call with Call-ID {call_id!r} in this trace")
+        return found
+
+    def findings_of(self, call_id: str) -> list[Finding]:
+        return [f for f in self.findings_list if f.call_id == call_id]
+
+    @property
+    def size(self) -> dict[str, int]:
+        """How much this trace holds in memory."""
+        t = self.timeline
+        return {"messages": len(t.messages), "sightings": t.sightings, "calls": len(t.calls),
+                "dialogs": len(t.dialogs), "diagnostic_records": len(t.diagnostics),
+                "other_records": len(t.records), "skipped": len(t.skipped)}
+
+    def __repr__(self) -> str:
+        s = self.size
+        return (f"<siptrace.Trace {len(self.timeline.inputs)} file(s): {s['messages']} messages, "
+                f"{s['calls']} calls, {len(self.findings_list)} findings>")
+
+    def _repr_html_(self) -> str:
+        s = self.size
+        files = "".join(f"<li><code>{escape(i.path)}</code>: {i.records} records ({i.sip} SIP, "
+                        f"{i.skipped} skipped, {i.errors} errors)</li>" for i in self.timeline.inputs)
+        worst = "".join(f"<li><b>[{escape(f.severity.value)}] {escape(f.rule)}</b>: {escape(f.summary)}</li>"
+                        for f in self.findings_list[:10])
+        return (f"<div><b>siptrace.Trace</b>: {s['messages']} messages ({s['sightings']} sightings), "
+                f"{s['dialogs']} dialogs, {s['calls']} calls<ul>{files}</ul>"
+                f"<b>Findings</b> ({len(self.findings_list)}):<ul>{worst}</ul></div>")
+
+
+def load(paths: str | Sequence[str], um_fqdn: str | Sequence[str] | None = None,
+         edge_fqdn: str | Sequence[str] | None = None, pool_fqdn: str | Sequence[str] | None = None,
+         *, call_id: str | Sequence[str] | None = None, host: str | None = None,
+         since: str | datetime | None = None, until: str | datetime | None = None,
+         input_format: str | None = None) -> Trace:
+    """Read, correlate and diagnose trace files for a notebook.
+
+    The filters (``call_id``, ``host``, ``since``, ``until``) keep only the
+    matching messages in memory, for traces too large to hold whole.
+    """
+    from .filters import MessageFilter
+    from .model import SipMessage
+
+    paths = [paths] if isinstance(paths, str) else list(paths)
+    ids = {call_id} if isinstance(call_id, str) else set(call_id or ())
+    wanted = MessageFilter(host=host, since=_time(since), until=_time(until))
+    reader = Reader(paths, input_format)
+
+    def keep(item):  # type: ignore[no-untyped-def]
+        if isinstance(item, SipMessage):
+            return (not ids or item.call_id in ids) and wanted(item)
+        call = getattr(item, "call_id", None)
+        return not ids or call in ids
+
+    timeline = build_timeline((i for i in reader if keep(i)), reader.stats)
+    ctx = Context.of(um_fqdn, edge_fqdn, pool_fqdn)
+    return Trace(timeline, ctx, run_rules(timeline, ctx))
+
+
+def _time(value: str | datetime | None) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return parse_time(value)
