@@ -49,6 +49,12 @@ class Message:
         return self.sightings[0]
 
     @property
+    def forwarded(self) -> SipMessage:
+        """The copy nearest its destination: the last one logged as sent, else the last one."""
+        sent = [s for s in self.sightings if s.direction and s.direction.direction is Direction.OUTGOING]
+        return (sent or self.sightings)[-1]
+
+    @property
     def is_retransmission(self) -> bool:
         return self.retransmission_of is not None
 

@@ -90,7 +90,7 @@ class AckRetargetBye:
             evidence = [
                 Evidence.of_message(leg.invite_sip, "INVITE toward the UM"),
                 Evidence.of_message(ok.sip, f"Contact host {contact_host}"),
-                Evidence.of_message(ack.sip, f"ACK goes to {contact_host}, not {expected or 'the UM'}"),
+                Evidence.of_message(ack.forwarded, f"ACK goes to {contact_host}, not {expected or 'the UM'}"),
                 Evidence.of_message(bye.sip, f"{delay:.1f} s after the 200 OK"),
             ]
             for diag in (call.diagnostics if call else []):

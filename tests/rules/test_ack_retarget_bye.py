@@ -26,7 +26,8 @@ def test_ack_to_certificate_name_then_bye_is_flagged_with_facts(write):
     text = um_call("mail.contoso.com")
     assert [e.origin.line for e in f.evidence][:4] == [
         record_line(text, "Start-Line: INVITE sip:+14255550150@um01"), record_line(text, "Start-Line: SIP/2.0 200 OK"),
-        record_line(text, "Start-Line: ACK"), record_line(text, "Start-Line: BYE")]
+        record_line(text, "Start-Line: ACK", nth=2), record_line(text, "Start-Line: BYE")]
+    assert f.evidence[2].text.startswith("outgoing to mail.contoso.com:5061: ACK")
 
 
 def test_without_um_fqdn_the_um_is_inferred_and_said_so(write):

@@ -43,10 +43,10 @@ def um_call(contact_host: str, *, ack_host: str | None = None, bye_at: float | N
     return "".join(out)
 
 
-def record_line(text: str, needle: str) -> int:
-    """1-based line of the first line of the record holding ``needle``."""
+def record_line(text: str, needle: str, nth: int = 1) -> int:
+    """1-based line of the first line of the nth record holding ``needle``."""
     lines = text.splitlines()
-    at = next(i for i, line in enumerate(lines) if line.startswith(needle))
+    at = [i for i, line in enumerate(lines) if line.startswith(needle)][nth - 1]
     while not lines[at].startswith("TL_"):
         at -= 1
     return at + 1
