@@ -81,6 +81,7 @@ def main(traceback: bool) -> None:
 
 
 FILES = click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True, allow_dash=True))
+QUIET = click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
 INPUT_FORMAT = click.option("--input-format", type=click.Choice(list(FORMATS)),
                             help="Read every input with this reader instead of detecting it from the content.")
 
@@ -88,6 +89,7 @@ INPUT_FORMAT = click.option("--input-format", type=click.Choice(list(FORMATS)),
 @main.command()
 @FILES
 @INPUT_FORMAT
+@QUIET
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.option("--call-id", help="Only messages of this Call-ID.")
 @click.option("--method", help="Only this method (responses by their CSeq method).")
@@ -96,7 +98,7 @@ INPUT_FORMAT = click.option("--input-format", type=click.Choice(list(FORMATS)),
 @click.option("--since", help="Only messages at or after this UTC time (ISO 8601).")
 @click.option("--until", help="Only messages at or before this UTC time (ISO 8601).")
 @_friendly
-def messages(files: tuple[str, ...], input_format: str | None, fmt: str, call_id: str | None, method: str | None,
+def messages(files: tuple[str, ...], input_format: str | None, quiet: bool, fmt: str, call_id: str | None, method: str | None,
              status: str | None, host: str | None, since: str | None, until: str | None) -> None:
     """List the SIP messages of trace FILES.
 
@@ -106,7 +108,7 @@ def messages(files: tuple[str, ...], input_format: str | None, fmt: str, call_id
     """
     wanted = MessageFilter(call_id=call_id, method=method, status=status, host=host,
                            since=_time_option(since), until=_time_option(until))
-    reader = Reader(files, input_format)
+    reader = Reader(files, input_format, progress=not quiet)
     selected = (m for m in reader if isinstance(m, SipMessage) and wanted(m))
     out = sys.stdout
     if fmt == "json":
@@ -151,17 +153,18 @@ def _skip_note(reader: Reader) -> None:
 @main.command()
 @FILES
 @INPUT_FORMAT
+@QUIET
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--show-skipped", default=5, show_default=True, help="How many skipped records to show per input.")
 @_friendly
-def stats(files: tuple[str, ...], input_format: str | None, fmt: str, show_skipped: int) -> None:
+def stats(files: tuple[str, ...], input_format: str | None, quiet: bool, fmt: str, show_skipped: int) -> None:
     """Count what trace FILES hold: records, SIP messages, diagnostics, skipped, errors.
 
     \b
     Example:
         siptrace stats samples/*.log --format json
     """
-    reader = Reader(files, input_format)
+    reader = Reader(files, input_format, progress=not quiet)
     for _ in reader:
         pass
     total = reader.totals()
@@ -200,6 +203,7 @@ FAIL_ON = {"info": Severity.INFO, "warning": Severity.WARNING, "error": Severity
 @main.command()
 @FILES
 @INPUT_FORMAT
+@QUIET
 @click.option("--um-fqdn", multiple=True, help="FQDN of an Exchange UM server (repeatable).")
 @click.option("--edge-fqdn", multiple=True, help="FQDN of an Edge server's internal side (repeatable).")
 @click.option("--pool-fqdn", multiple=True, help="FQDN of a front-end pool (repeatable).")
@@ -210,7 +214,7 @@ FAIL_ON = {"info": Severity.INFO, "warning": Severity.WARNING, "error": Severity
               help="Hide findings below this severity in the text output.")
 @click.option("-v", "--verbose", is_flag=True, help="Show every piece of evidence.")
 @_friendly
-def diagnose(files: tuple[str, ...], input_format: str | None, um_fqdn: tuple[str, ...], edge_fqdn: tuple[str, ...],
+def diagnose(files: tuple[str, ...], input_format: str | None, quiet: bool, um_fqdn: tuple[str, ...], edge_fqdn: tuple[str, ...],
              pool_fqdn: tuple[str, ...], fmt: str, fail_on: str, min_severity: str, verbose: bool) -> None:
     """Say what went wrong in the calls of trace FILES, with evidence and a fix.
 
@@ -222,7 +226,7 @@ def diagnose(files: tuple[str, ...], input_format: str | None, um_fqdn: tuple[st
     from .render import diagnosis_text
 
     ctx = Context.of(um_fqdn, edge_fqdn, pool_fqdn)
-    result = run_diagnosis(files, ctx, input_format=input_format)
+    result = run_diagnosis(files, ctx, input_format=input_format, progress=not quiet)
     if fmt == "json":
         click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
     else:

@@ -47,7 +47,8 @@ class Diagnosis:
 
 
 def diagnose(paths: str | Sequence[str], ctx: Context | None = None,
-             rules: Sequence[type[Rule]] = RULES, input_format: str | None = None) -> Diagnosis:
+             rules: Sequence[type[Rule]] = RULES, input_format: str | None = None,
+             progress: bool = False) -> Diagnosis:
     ctx = ctx or Context()
-    timeline = load_timeline(paths, input_format)
+    timeline = load_timeline(paths, input_format, progress=progress)
     return Diagnosis(timeline, ctx, run_rules(timeline, ctx, rules))

@@ -16,6 +16,7 @@ from .framing import BLOCK, MAX_RECORD, Junk, RawRecord, Truncated, frame_blocks
 from .detect import FORMATS, detect
 from .errors import InputError
 from .inputs import Source, open_sources
+from .progress import Progress
 from .model import DiagRecord, Item, Kind, Origin, Record, SipMessage, Skipped
 from .recordparse import parse_record_text
 
@@ -178,11 +179,16 @@ def read_any(source: Source, stats: InputStats, input_format: str | None = None)
 
 
 class Reader:
-    """Reads several inputs in order; `stats` holds one `InputStats` per input."""
+    """Reads several inputs in order; `stats` holds one `InputStats` per input.
 
-    def __init__(self, paths: Sequence[str], input_format: str | None = None) -> None:
+    With ``progress=True`` a progress line is drawn on stderr for inputs over
+    50 MB when stderr is a terminal.
+    """
+
+    def __init__(self, paths: Sequence[str], input_format: str | None = None, progress: bool = False) -> None:
         self.paths = list(paths)
         self.input_format = input_format
+        self.progress = progress
         self.stats: list[InputStats] = []
 
     def __iter__(self) -> Iterator[Item]:
@@ -190,7 +196,18 @@ class Reader:
             for source in open_sources(path):
                 stats = InputStats(source.name)
                 self.stats.append(stats)
-                yield from read_any(source, stats, self.input_format)
+                items = read_any(source, stats, self.input_format)
+                if not self.progress:
+                    yield from items
+                    continue
+                bar = Progress(source.size)
+                try:
+                    for n, item in enumerate(items):
+                        if not n & 1023:
+                            bar.update(stats.bytes, stats.records, stats.sip)
+                        yield item
+                finally:
+                    bar.close()
 
     def totals(self) -> InputStats:
         total = InputStats("total")

@@ -74,7 +74,8 @@ def build_timeline(items: Iterable[Item], inputs: Sequence[InputStats] = ()) -> 
                  skipped=skipped, inputs=list(inputs), offsets=offsets)
 
 
-def load_timeline(paths: str | Sequence[str], input_format: str | None = None) -> Timeline:
+def load_timeline(paths: str | Sequence[str], input_format: str | None = None,
+                  progress: bool = False) -> Timeline:
     """Read and correlate files in one step."""
-    reader = Reader([paths] if isinstance(paths, str) else list(paths), input_format)
+    reader = Reader([paths] if isinstance(paths, str) else list(paths), input_format, progress)
     return build_timeline(reader, reader.stats)   # reader.stats is complete once the items are read

@@ -95,3 +95,23 @@ def test_every_command_has_help():
         result = run(command, "--help")
         assert result.exit_code == 0
         assert "Example" in result.output or command == "rules"
+
+
+def test_progress_line_only_on_a_terminal_for_big_inputs():
+    import io
+
+    from siptrace.progress import Progress
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    quiet = Progress(10, stream=Tty())
+    quiet.update(5, 1, 1)
+    assert not quiet.enabled and quiet.stream.getvalue() == ""
+    big = Progress(200 * 1024 * 1024, stream=Tty())
+    big.update(100 * 1024 * 1024, 10, 9)
+    assert "records" in big.stream.getvalue()
+    piped = Progress(200 * 1024 * 1024, stream=io.StringIO())
+    piped.update(1, 1, 1)
+    assert piped.stream.getvalue() == ""

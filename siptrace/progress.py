@@ -1,0 +1,41 @@
+"""A progress line on stderr for big inputs, only when a person is watching."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+THRESHOLD = 50 * 1024 * 1024     # inputs smaller than this finish before a bar helps
+
+
+class Progress:
+    """Bytes read, records, SIP messages; redrawn at most a few times a second."""
+
+    def __init__(self, total: int | None, stream: TextIO | None = None, enabled: bool | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.total = total or 0
+        if enabled is None:
+            enabled = bool(total and total >= THRESHOLD and getattr(self.stream, "isatty", lambda: False)())
+        self.enabled = enabled
+        self._last = 0.0
+        self._start = time.monotonic()
+
+    def update(self, done: int, records: int, sip: int, findings: int | None = None) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self._last < 0.25:
+            return
+        self._last = now
+        mb = done / 1e6
+        rate = mb / max(now - self._start, 1e-6)
+        share = f"{100 * done / self.total:5.1f}% " if self.total else ""
+        extra = f", {findings} findings" if findings is not None else ""
+        self.stream.write(f"\r{share}{mb:,.0f} MB read ({rate:,.0f} MB/s), {records:,} records, {sip:,} SIP{extra}  ")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\r" + " " * 78 + "\r")
+            self.stream.flush()
