@@ -63,13 +63,29 @@ def um_legs(timeline: Timeline, ctx: Context) -> list[UmLeg]:
             legs.append(UmLeg(run, invite, sip, host or ctx.um_fqdns[0], inferred=False))
         elif answered_by_um:
             sip = _closest_to_um(invite)
-            if ctx.um_fqdns:
-                legs.append(UmLeg(run, invite, sip, ctx.um_fqdns[0], inferred=False))
+            uri = sip.ruri
+            host = uri.host.lower() if uri and uri.host else None
+            given = _given_for(host, ctx)
+            if given:
+                # seen before the front end chose the UM (an Edge log): the INVITE
+                # still names the domain of a UM that was given
+                legs.append(UmLeg(run, invite, sip, given, inferred=False))
             else:
-                uri = sip.ruri
-                legs.append(UmLeg(run, invite, sip, uri.host.lower() if uri and uri.host else None,
-                                  inferred=True))
+                # a UM that is not one of those given (or none was given): its FQDN
+                # can only be inferred from where the INVITE was sent
+                legs.append(UmLeg(run, invite, sip, host, inferred=True))
     return legs
+
+
+def _given_for(host: str | None, ctx: Context) -> str | None:
+    """The given UM FQDN whose domain the Request-URI host is, or is in."""
+    if not host:
+        return None
+    for fqdn in ctx.um_fqdns:
+        domain = fqdn.split(".", 1)[1] if "." in fqdn else fqdn
+        if host == domain or host.endswith("." + domain):
+            return fqdn
+    return None
 
 
 def um_answers(leg: UmLeg) -> list[Message]:

@@ -50,7 +50,7 @@ class ErrorRecords:
             diag = diags[0]
             known = resultcodes.lookup(value, diag.result_code.symbol if diag.result_code else None)
             severity = _severity(diag.severity, known)
-            code = str(diag.result_code) if diag.result_code else "no result code"
+            code = str(diag.result_code) if diag.result_code else f"{diag.record.flag} record"
             call = timeline.call(call_id) if call_id else None
             evidence = [Evidence.of_diag(d) for d in diags]
             tied = ""

@@ -29,8 +29,9 @@ class RuriHostMismatch:
         --um-fqdn.
     Not flagged:
         IP addresses (Exchange Online UM uses an IP Contact in healthy calls);
-        Record-Route entries that proxies before the UM added (pool, Edge);
-        requests to the FQDN itself.
+        Record-Route entries unless the proxies are named (--pool-fqdn,
+        --edge-fqdn), since only proxies record-route; entries already in the
+        INVITE; requests to the FQDN itself.
     References:
         RFC 3261 §12.2.1.1 (in-dialog requests go to the remote target, the
         Contact); "Exchange UM Cert and Skype for Business" (uccramblings.com).
@@ -47,7 +48,10 @@ class RuriHostMismatch:
                 continue  # nothing to compare with
             dialog = leg.run.dialog
             known = {expected.lower(), *ctx.pool_fqdns, *ctx.edge_fqdns}
-            proxied = {(r.host or "").lower() for r in leg.invite_sip.record_routes}
+            # Record-Route entries come from proxies (a UAS adds none), so one can be
+            # blamed on the UM only when the proxies are known by name.
+            check_routes = bool(ctx.pool_fqdns or ctx.edge_fqdns)
+            proxied = {(r.host or "").lower() for s in leg.invite.sightings for r in s.record_routes}
             evidence: list[Evidence] = []
             bad: list[tuple[str, str]] = []
             for m in dialog.messages:
@@ -68,7 +72,7 @@ class RuriHostMismatch:
                     if host and not is_ip(host) and host not in known:
                         bad.append(("Contact", host))
                         evidence.append(Evidence.of_message(sip, f"Contact host {host}"))
-                for addr in sip.record_routes:
+                for addr in (sip.record_routes if check_routes else ()):
                     host = (addr.host or "").lower()
                     if host and not is_ip(host) and host not in known and host not in proxied:
                         bad.append(("Record-Route", host))
