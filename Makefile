@@ -13,9 +13,10 @@ $(BIN)/siptrace: pyproject.toml
 
 install: $(BIN)/siptrace
 
+# diagnose exits 1 when it finds a problem, which is the point of the demo
 demo: install
-	$(BIN)/siptrace stats samples/um-ack-retarget-bye.fe.log
-	$(BIN)/siptrace messages samples/um-ack-retarget-bye.fe.log --method INVITE
+	$(BIN)/siptrace diagnose samples/um-ack-retarget-bye.fe.log --um-fqdn um01.contoso.com; test $$? -le 1
+	$(BIN)/siptrace messages samples/um-ack-retarget-bye.fe.log --call-id 5a3306c8d206a94ff659cf5a15769d51
 
 test: install
 	$(BIN)/python -m pytest -q
