@@ -145,3 +145,23 @@ def test_messages_table_shows_the_um_call():
     assert out.exit_code == 0
     assert "INVITE sip:+14255550150@um01.contoso.com" in out.output
     assert "ACK sip:mail.contoso.com" in out.output and "200 OK" in out.output
+
+
+def test_client_log_alone_finds_the_um_failure():
+    result = _diagnose("um-ack-retarget-bye.client.UccApilog", um_fqdn=UM)
+    (f,) = [f for f in result.findings if f.rule == "ack-retarget-bye"]
+    assert f.fact("contact_host") == "mail.contoso.com" and f.fact("bye_from") == "caller"
+    assert result.timeline.inputs[0].format == "uccapi"
+
+
+def test_client_front_end_and_edge_merge_into_one_call_with_hops_and_offsets():
+    result = _diagnose("um-ack-retarget-bye.client.UccApilog", "um-ack-retarget-bye.fe.log",
+                       "um-ack-retarget-bye.edge.log", um_fqdn=UM)
+    timeline = result.timeline
+    invite = next(m for m in timeline.call(UM_CALL).messages if m.sip.method == "INVITE")
+    assert len(invite.sightings) == 5            # client, Edge in/out, front end in/out
+    offsets = {s.path.rsplit("/", 1)[-1]: timeline.offsets[s.path] for s in timeline.inputs}
+    assert offsets["um-ack-retarget-bye.fe.log"] == 0.0
+    assert offsets["um-ack-retarget-bye.edge.log"] == pytest.approx(2.35, abs=0.005)
+    assert offsets["um-ack-retarget-bye.client.UccApilog"] == pytest.approx(-1.2, abs=0.05)
+    assert len([f for f in result.findings if f.rule == "ack-retarget-bye"]) == 1
