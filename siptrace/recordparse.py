@@ -17,6 +17,7 @@ from lark.exceptions import LarkError, UnexpectedInput
 
 from . import values
 from .grammar import message_parser, record_parser
+from .validate import problems
 from .model import (
     CSeq, DiagRecord, Direction, Headers, Kind, Origin, Peer, Record, SipMessage,
     Skipped, TraceDirection,
@@ -316,8 +317,13 @@ def parse_record_text(text: str, origin: Origin, fast: bool = True) -> SipMessag
 
 def parse_message_text(text: str, origin: Origin, when: datetime | None = None,
                        direction: TraceDirection | None = None, peer: Peer | None = None,
-                       src: Peer | None = None, dst: Peer | None = None) -> SipMessage | Skipped:
-    """One bare SIP message (RFC 3261 text) → `SipMessage`, or `Skipped`."""
+                       src: Peer | None = None, dst: Peer | None = None,
+                       strict: bool = True) -> SipMessage | Skipped:
+    """One SIP message as sent (RFC 3261 text) → `SipMessage`, or `Skipped`.
+
+    ``strict`` also holds it to the RFC 3261 rules a grammar cannot check
+    (mandatory headers, CSeq, Content-Length...); see `validate`.
+    """
     try:
         parsed = message_parser().parse(text)
     except LarkError as err:
@@ -325,4 +331,13 @@ def parse_message_text(text: str, origin: Origin, when: datetime | None = None,
         if reason.startswith("first line"):
             reason = "first line is not a SIP request or status line"
         return Skipped(origin=origin, reason=reason, context=context, excerpt=text[:200])
-    return _sip_message(origin, when, parsed, None, direction=direction, peer=peer, src=src, dst=dst)
+    try:
+        msg = _sip_message(origin, when, parsed, None, direction=direction, peer=peer, src=src, dst=dst)
+        wrong = problems(msg) if strict else []
+    except Exception as err:  # a bug of ours must cost one message, not the run
+        return Skipped(origin=origin, reason=f"internal error while parsing: {type(err).__name__}: {err}",
+                       excerpt=text[:200], error=True)
+    if wrong:
+        return Skipped(origin=origin, reason=f"invalid SIP message: {wrong[0]}",
+                       context="; ".join(wrong[1:]), excerpt=text[:200])
+    return msg

@@ -20,7 +20,7 @@ def _read(path, fmt=None):
 
 
 def test_messages_separated_by_blank_lines_and_markers(write):
-    text = BARE + "\r\n-----\r\n" + BARE.replace("3 INVITE", "4 INVITE") + "\n\nSIP/2.0 200 OK\ni: x\nCSeq: 4 INVITE\nl: 0\n"
+    text = BARE + "\r\n-----\r\n" + BARE.replace("3 INVITE", "4 INVITE") + "\n\nSIP/2.0 200 OK\nv: SIP/2.0/UDP h\nf: <sip:a@b>;tag=1\nt: <sip:c@d>;tag=2\ni: x\nCSeq: 4 INVITE\nl: 0\n"
     items, s = _read(write("flow.txt", text))
     assert s.sip == 3 and s.skipped == 0 and s.format == "sip"
     assert [str(i.cseq) for i in items] == ["3 INVITE", "4 INVITE", "4 INVITE"]

@@ -85,6 +85,7 @@ def test_authorization_value_is_not_split_on_commas():
 BARE = (
     "INVITE sip:bob@contoso.com SIP/2.0\r\n"
     "v: SIP/2.0/TLS 10.0.10.54:51000;branch=z9hG4bKabc\r\n"
+    "Max-Forwards: 70\r\n"
     "f: \"Bob\" <sip:bob@contoso.com>;tag=11\r\n"
     "t: <sip:carol@contoso.com>\r\n"
     "i: 77aa@10.0.10.54\r\n"

@@ -24,7 +24,7 @@ def packet(ms: int, send: bool, sip: str, remote="10.0.2.30:443", local="192.168
 
 
 INVITE = ("INVITE sip:+14255550150@contoso.com;user=phone SIP/2.0\r\n"
-          "Via: SIP/2.0/TLS 192.168.1.20:51234\r\nFrom: <sip:alice@contoso.com>;tag=a1;epid=e1\r\n"
+          "Via: SIP/2.0/TLS 192.168.1.20:51234\r\nMax-Forwards: 70\r\nFrom: <sip:alice@contoso.com>;tag=a1;epid=e1\r\n"
           "To: <sip:+14255550150@contoso.com;user=phone>\r\nCall-ID: c0ffee\r\nCSeq: 1 INVITE\r\n"
           "Content-Length: 0\r\n\r\n")
 RINGING = ("SIP/2.0 180 Ringing\r\nVia: SIP/2.0/TLS 192.168.1.20:51234\r\nFrom: <sip:alice@contoso.com>;tag=a1\r\n"
@@ -48,7 +48,7 @@ def test_sent_and_received_packets_become_messages_with_direction_and_addresses(
 
 
 def test_marker_variants_case_and_missing_byte_count(write):
-    block = packet(5, False, INVITE, case=str.upper).replace(" 207 BYTES", "")
+    block = packet(5, False, INVITE, case=str.upper).replace(f" {len(INVITE.encode())} BYTES", "")
     block = block.replace("DATA RECEIVED", "Received  Packet", 1)
     reader = Reader([str(write("c.uccapilog", block))])
     items = list(reader)
