@@ -17,6 +17,9 @@ from .reader import InputStats, Reader
 from .statemachine import DialogRun, run
 
 
+KEEP_SKIPPED = 1000   # examples kept in memory; a file of junk must not fill it
+
+
 @dataclass
 class Timeline:
     messages: list[Message]
@@ -61,7 +64,7 @@ def build_timeline(items: Iterable[Item], inputs: Sequence[InputStats] = ()) -> 
             diagnostics.append(item)
         elif isinstance(item, Record):
             records.append(item)
-        else:
+        elif len(skipped) < KEEP_SKIPPED:   # the counts are in the input stats
             skipped.append(item)
     sightings.sort(key=lambda s: (s.time is None, s.time or datetime.min))
     messages = deduplicate(sightings)

@@ -144,8 +144,9 @@ def parse_name_addrs(text: str) -> tuple[NameAddr, ...]:
                     uri_text = child.value
             elif isinstance(child, tuple):
                 params = child
-            else:  # display_name
-                display = unquote(_text(child.children[0]))
+            else:  # display_name: one quoted string, or words joined by one blank
+                words = [_text(t) for t in child.children]
+                display = unquote(words[0]) if len(words) == 1 else " ".join(words)
         out.append(NameAddr(text=text.strip(), uri_text=uri_text, display=display, params=params))
     if len(out) > 1:  # each value's own text, not the whole line
         out = [NameAddr(text=a.uri_text, uri_text=a.uri_text, display=a.display, params=a.params) for a in out]
