@@ -115,6 +115,9 @@ class _Finder:
         self.buf = buf
         self._tl = -2          # next "TL_" at a line start (-1: none left)
         self._begin = -2       # next line holding $$begin_record (its line start)
+        self._end_from: int | None = None   # where the remembered end search started
+        self._end = -1         # its result: just past the end line, or -1
+        self._end_at = -1      # where that end line starts
 
     def _next_tl(self, pos: int) -> int:
         if self._tl == -1 or (self._tl >= pos):
@@ -141,6 +144,15 @@ class _Finder:
             i = buf.find(BEGIN_MARK, i + 1)
         self._begin = -1
         return -1
+
+    def next_end(self, pos: int) -> int:
+        """Index just past the first "$$end_record" line at or after pos, or -1 (remembered)."""
+        if self._end_from is not None and self._end_from <= pos and (self._end == -1 or self._end_at >= pos):
+            return self._end
+        found = _next_end(self.buf, pos)
+        self._end_from, self._end = pos, found
+        self._end_at = self.buf.rfind(b"\n", 0, found - 1) + 1 if found != -1 else -1
+        return found
 
     def next_start(self, pos: int) -> int:
         a, b = self._next_tl(pos), self._next_begin(pos)
@@ -229,7 +241,7 @@ def frame_blocks(blocks: Iterable[bytes], first_line: int = 1, first_offset: int
                 pos = start
             first_eol = buf.find(b"\n", start)
             after_first = n if first_eol == -1 else first_eol + 1
-            end = _next_end(buf, after_first)
+            end = finder.next_end(after_first)
             nxt = finder.next_start(after_first)
             if nxt != -1 and (end == -1 or nxt < end):
                 piece: Piece = Truncated(buf[start:nxt], line, offset, at_eof=False)
