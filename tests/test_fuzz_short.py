@@ -1,0 +1,14 @@
+"""A short budget of the fuzz harness on every CI run (the long run is by hand)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+from conftest import ROOT
+
+
+def test_fuzz_harness_short_budget_finds_no_crash():
+    spec = importlib.util.spec_from_file_location("fuzz_reader", ROOT / "tests" / "fuzz" / "fuzz_reader.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.run_plain(400, seed=11) == 400
