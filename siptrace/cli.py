@@ -73,7 +73,31 @@ def _time_option(value: str | None) -> Any:
         raise click.BadParameter(f"{value!r} is not an ISO 8601 time (e.g. 2026-11-03T09:14:02)") from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Usage errors as one line (what is wrong, where to look), exit 2."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs["standalone_mode"] = False
+        try:
+            result = super().main(*args, **kwargs)
+        except click.UsageError as err:
+            where = f"siptrace {err.ctx.info_name} --help" if err.ctx and err.ctx.parent else "siptrace --help"
+            if err.ctx and err.ctx.parent:
+                where = f"siptrace {err.ctx.command_path.split(' ', 1)[-1]} --help"
+            click.echo(f"siptrace: {err.format_message()} (see '{where}')", err=True)
+            sys.exit(Exit.FAILURE)
+        except click.ClickException as err:
+            err.show()
+            sys.exit(err.exit_code)
+        except click.exceptions.Abort:
+            click.echo("siptrace: aborted", err=True)
+            sys.exit(Exit.FAILURE)
+        except click.exceptions.Exit as err:
+            sys.exit(err.exit_code)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="siptrace")
 @click.option("--traceback", is_flag=True, help="Show the Python traceback of an error.")
 def main(traceback: bool) -> None:

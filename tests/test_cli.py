@@ -115,3 +115,25 @@ def test_progress_line_only_on_a_terminal_for_big_inputs():
     piped = Progress(200 * 1024 * 1024, stream=io.StringIO())
     piped.update(1, 1, 1)
     assert piped.stream.getvalue() == ""
+
+
+def test_usage_errors_are_one_line_naming_the_help_to_read():
+    import subprocess
+    import sys
+
+    for args in (["messages", "x.log", "--format", "xml"], ["bogus"], ["diagnose"],
+                 ["diagnose", "x.log", "--input-format", "etl"]):
+        out = subprocess.run([sys.executable, "-m", "siptrace", *args], capture_output=True, text=True)
+        assert out.returncode == 2, args
+        lines = out.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("siptrace: ") and "--help" in lines[0], out.stderr
+        assert "Traceback" not in out.stderr
+
+
+def test_traceback_flag_shows_the_python_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "siptrace", "--traceback", "stats", str(tmp_path / "nope.log")],
+                         capture_output=True, text=True)
+    assert out.returncode != 0 and "Traceback" in out.stderr and "InputError" in out.stderr
