@@ -10,7 +10,6 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .api import Trace, load
 from .context import Context
 from .diagnose import Diagnosis, diagnose
 from .errors import InputError, SiptraceError
@@ -23,6 +22,15 @@ from .model import (
 )
 from .reader import InputStats, Reader, messages, read
 from .recordparse import parse_message_text, parse_record_text
+
+def __getattr__(name: str):  # type: ignore[no-untyped-def]
+    # the notebook API pulls in pandas; the command line does not need it
+    if name in ("Trace", "load"):
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'siptrace' has no attribute {name!r}")
+
 
 __all__ = [
     "__version__", "Trace", "load", "Context", "Diagnosis", "diagnose", "Evidence", "Finding", "Severity",

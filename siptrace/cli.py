@@ -246,8 +246,8 @@ def diagnose(files: tuple[str, ...], input_format: str | None, quiet: bool, um_f
     Example:
         siptrace diagnose fe.log edge.log --um-fqdn um01.contoso.com
     """
-    from .diagnose import diagnose as run_diagnosis
     from .render import diagnosis_text
+    from .stream import diagnose_stream as run_diagnosis
 
     ctx = Context.of(um_fqdn, edge_fqdn, pool_fqdn)
     result = run_diagnosis(files, ctx, input_format=input_format, progress=not quiet)

@@ -178,41 +178,62 @@ def _near(message: Message, sip: SipMessage) -> bool:
 # ---------------------------------------------------------------------------
 
 
-def clock_offsets(messages: list[Message], order: list[str] | None = None) -> dict[str, float]:
-    """Offset in seconds of each file's clock from the reference file's (which is 0).
+class OffsetEstimator:
+    """Collects clock differences between files, message by message, and estimates offsets.
 
-    The reference is the file with most sightings; on a tie, the one named
-    first in ``order`` (the order the inputs were given).
+    Streaming runs feed it call by call; at most ``keep`` differences are kept
+    per pair of files, so it stays small on a day of traces.
     """
-    counts: dict[str, int] = defaultdict(int)
-    pairs: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for message in messages:
-        first_by_file: dict[str, datetime] = {}
-        for sip in message.sightings:
-            counts[sip.origin.file] += 1
-            if sip.time is not None and sip.origin.file not in first_by_file:
-                first_by_file[sip.origin.file] = sip.time
-        files = sorted(first_by_file)
-        for i, a in enumerate(files):
-            for b in files[i + 1:]:
-                delta = (first_by_file[b] - first_by_file[a]).total_seconds()
-                pairs[(a, b)].append(delta)
-                pairs[(b, a)].append(-delta)
-    if not counts:
-        return {}
-    rank = {name: i for i, name in enumerate(order or [])}
-    reference = min(counts, key=lambda f: (-counts[f], rank.get(f, len(rank)), f))
-    offsets = {reference: 0.0}
-    frontier = [reference]
-    while frontier:
-        a = frontier.pop()
-        for (x, b), deltas in sorted(pairs.items()):
-            if x == a and b not in offsets:
-                offsets[b] = offsets[a] + statistics.median(deltas)
-                frontier.append(b)
-    for name in counts:
-        offsets.setdefault(name, 0.0)   # no shared message: nothing to estimate from
-    return offsets
+
+    def __init__(self, keep: int = 4001) -> None:
+        self.keep = keep
+        self.counts: dict[str, int] = defaultdict(int)
+        self.pairs: dict[tuple[str, str], list[float]] = defaultdict(list)
+
+    def add(self, messages: Iterable[Message]) -> None:
+        for message in messages:
+            first_by_file: dict[str, datetime] = {}
+            for sip in message.sightings:
+                self.counts[sip.origin.file] += 1
+                if sip.time is not None and sip.origin.file not in first_by_file:
+                    first_by_file[sip.origin.file] = sip.time
+            files = sorted(first_by_file)
+            for i, a in enumerate(files):
+                for b in files[i + 1:]:
+                    delta = (first_by_file[b] - first_by_file[a]).total_seconds()
+                    if len(self.pairs[(a, b)]) < self.keep:
+                        self.pairs[(a, b)].append(delta)
+                        self.pairs[(b, a)].append(-delta)
+
+    def offsets(self, order: list[str] | None = None) -> dict[str, float]:
+        """Offset in seconds of each file's clock from the reference file's (which is 0).
+
+        The reference is the file with most sightings; on a tie, the one named
+        first in ``order`` (the order the inputs were given).
+        """
+        counts = self.counts
+        if not counts:
+            return {}
+        rank = {name: i for i, name in enumerate(order or [])}
+        reference = min(counts, key=lambda f: (-counts[f], rank.get(f, len(rank)), f))
+        offsets = {reference: 0.0}
+        frontier = [reference]
+        while frontier:
+            a = frontier.pop()
+            for (x, b), deltas in sorted(self.pairs.items()):
+                if x == a and b not in offsets:
+                    offsets[b] = offsets[a] + statistics.median(deltas)
+                    frontier.append(b)
+        for name in counts:
+            offsets.setdefault(name, 0.0)   # no shared message: nothing to estimate from
+        return offsets
+
+
+def clock_offsets(messages: list[Message], order: list[str] | None = None) -> dict[str, float]:
+    """Offsets of each file's clock from the reference file's (see `OffsetEstimator`)."""
+    estimator = OffsetEstimator()
+    estimator.add(messages)
+    return estimator.offsets(order)
 
 
 def apply_offsets(messages: list[Message], offsets: dict[str, float]) -> None:

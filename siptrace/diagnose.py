@@ -1,17 +1,20 @@
 """The ``diagnose`` job as a library call, and its JSON document.
 
-``diagnose(paths, ctx)`` reads, correlates and runs the rules; views (the
-CLI's text, JSON, later the reports) only format the `Diagnosis` it returns.
+`diagnose` reads, correlates and runs the rules, holding the whole trace in
+memory (for notebooks and tests); `siptrace.stream.diagnose_stream` does the
+same call by call in bounded memory (the CLI).  Views only format the
+`Diagnosis` either returns.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .context import Context
 from .findings import Finding, Severity
+from .reader import InputStats
 from .rules import RULES, Rule, run_rules
 from .timeline import Timeline, load_timeline
 
@@ -19,29 +22,51 @@ SCHEMA = 1
 
 
 @dataclass
+class Summary:
+    """What was read and correlated, in numbers."""
+
+    inputs: list[InputStats] = field(default_factory=list)
+    offsets: dict[str, float] = field(default_factory=dict)
+    messages: int = 0
+    sightings: int = 0
+    dialogs: int = 0
+    calls: int = 0
+
+    @classmethod
+    def of(cls, timeline: Timeline) -> Summary:
+        return cls(inputs=timeline.inputs, offsets=timeline.offsets, messages=len(timeline.messages),
+                   sightings=timeline.sightings, dialogs=len(timeline.dialogs), calls=len(timeline.calls))
+
+
+@dataclass
 class Diagnosis:
-    timeline: Timeline
+    timeline: Timeline | None
     context: Context
     findings: list[Finding]
+    summary: Summary | None = None
+
+    def __post_init__(self) -> None:
+        if self.summary is None:
+            self.summary = Summary.of(self.timeline) if self.timeline is not None else Summary()
 
     def worst(self) -> Severity | None:
         return max((f.severity for f in self.findings), key=lambda s: s.rank, default=None)
 
     def as_dict(self) -> dict[str, Any]:
-        inputs = []
-        for s in self.timeline.inputs:
-            inputs.append({"path": s.path, "format": s.format, "records": s.records, "sip": s.sip, "diagnostic": s.diagnostic,
-                           "other": s.other, "skipped": s.skipped, "errors": s.errors,
-                           "clock_offset_s": round(self.timeline.offsets.get(s.path, 0.0), 3)})
+        s = self.summary
+        assert s is not None
+        inputs = [{"path": i.path, "format": i.format, "records": i.records, "sip": i.sip,
+                   "diagnostic": i.diagnostic, "other": i.other, "skipped": i.skipped, "errors": i.errors,
+                   "clock_offset_s": round(s.offsets.get(i.path, 0.0), 3)} for i in s.inputs]
         return {
             "schema": SCHEMA,
             "inputs": inputs,
             "context": {"um_fqdn": list(self.context.um_fqdns), "edge_fqdn": list(self.context.edge_fqdns),
                         "pool_fqdn": list(self.context.pool_fqdns)},
-            "messages": len(self.timeline.messages),
-            "sightings": self.timeline.sightings,
-            "calls": len(self.timeline.calls),
-            "dialogs": len(self.timeline.dialogs),
+            "messages": s.messages,
+            "sightings": s.sightings,
+            "calls": s.calls,
+            "dialogs": s.dialogs,
             "findings": [f.as_dict() for f in self.findings],
         }
 
@@ -49,6 +74,7 @@ class Diagnosis:
 def diagnose(paths: str | Sequence[str], ctx: Context | None = None,
              rules: Sequence[type[Rule]] = RULES, input_format: str | None = None,
              progress: bool = False) -> Diagnosis:
+    """Read, correlate and diagnose with the whole trace in memory."""
     ctx = ctx or Context()
     timeline = load_timeline(paths, input_format, progress=progress)
     return Diagnosis(timeline, ctx, run_rules(timeline, ctx, rules))

@@ -47,7 +47,8 @@ def diagnosis_text(d: Diagnosis, verbose: bool = False, min_severity: Severity =
         out.append("No problems found." if not d.findings else
                    f"No findings at {min_severity.value} or above ({len(d.findings)} below).")
         out.append("")
-    t = d.timeline
+    t = d.summary
+    assert t is not None
     out.append("Read:")
     for s in t.inputs:
         offset = t.offsets.get(s.path)
@@ -56,8 +57,8 @@ def diagnosis_text(d: Diagnosis, verbose: bool = False, min_severity: Severity =
                    f"{s.other} other + {s.skipped} skipped + {s.errors} errors{skew}")
         for reason, n in s.skip_reasons.most_common(3):
             out.append(f"    skipped {n}: {reason}")
-    out.append(f"  {len(t.messages)} unique messages ({t.sightings} sightings), {len(t.dialogs)} dialogs, "
-               f"{len(t.calls)} calls")
+    out.append(f"  {t.messages} unique messages ({t.sightings} sightings), {t.dialogs} dialogs, "
+               f"{t.calls} calls")
     ctx = d.context
     if ctx.um_fqdns:
         out.append(f"  UM FQDN: {', '.join(ctx.um_fqdns)}")

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .correlate import Call, Dialog, Message, apply_offsets, build_calls, clock_offsets, deduplicate
+from .correlate import Call, Dialog, Message, OffsetEstimator, apply_offsets, build_calls, deduplicate
 from .model import DiagRecord, Item, Record, SipMessage, Skipped
 from .reader import InputStats, Reader
 from .statemachine import DialogRun, run
@@ -51,8 +51,13 @@ class Timeline:
         return (min(times), max(times)) if times else (None, None)
 
 
-def build_timeline(items: Iterable[Item], inputs: Sequence[InputStats] = ()) -> Timeline:
-    """Correlate read items into a `Timeline` (holds every message in memory)."""
+def build_timeline(items: Iterable[Item], inputs: Sequence[InputStats] = (),
+                   estimator: OffsetEstimator | None = None) -> Timeline:
+    """Correlate read items into a `Timeline` (holds every message in memory).
+
+    A streaming run passes its `OffsetEstimator`, so each part is ordered with
+    the clock offsets learnt from everything read so far.
+    """
     sightings: list[SipMessage] = []
     diagnostics: list[DiagRecord] = []
     records: list[Record] = []
@@ -68,7 +73,9 @@ def build_timeline(items: Iterable[Item], inputs: Sequence[InputStats] = ()) -> 
             skipped.append(item)
     sightings.sort(key=lambda s: (s.time is None, s.time or datetime.min))
     messages = deduplicate(sightings)
-    offsets = clock_offsets(messages, [s.path for s in inputs])
+    estimator = estimator if estimator is not None else OffsetEstimator()
+    estimator.add(messages)
+    offsets = estimator.offsets([s.path for s in inputs])
     apply_offsets(messages, offsets)
     messages.sort(key=lambda m: (m.time is None, m.time or datetime.min, m.index))
     calls = build_calls(messages, diagnostics)

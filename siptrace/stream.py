@@ -1,0 +1,140 @@
+"""``diagnose`` in bounded memory: the trace is read once and judged call by call.
+
+Theory of operation:
+
+* Inputs are read side by side, merged by time, so the sightings of one call
+  from the front end, the Edge and a client log arrive close together.
+* Items are gathered per Call-ID.  A call is judged (correlated, run through
+  the state machine and the rules) once nothing has come for it for
+  ``idle`` seconds of trace time, or when it grows past ``max_messages``; its
+  messages are then dropped and only its findings are kept.
+* ``idle`` (64 s by default) is longer than anything a rule waits for (the
+  BYE 20-45 s after a 200 OK, 64*T1 = 32 s of 2xx retransmissions), so a call
+  judged in parts is only ever a long call whose later messages no rule
+  needs together with its start.
+* Clock offsets are learnt as calls are judged (`OffsetEstimator`) and the
+  final estimate is reported.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+
+from .context import Context
+from .correlate import OffsetEstimator
+from .diagnose import Diagnosis, Summary
+from .findings import Finding, sort_findings
+from .inputs import open_sources
+from .model import DiagRecord, Item, SipMessage
+from .progress import Progress
+from .reader import InputStats, read_any
+from .rules import RULES, Rule, run_rules
+from .timeline import build_timeline
+
+_NO_CALL = "(no Call-ID)"
+
+
+class _Bucket:
+    __slots__ = ("items", "last", "messages")
+
+    def __init__(self) -> None:
+        self.items: list[Item] = []
+        self.last: datetime | None = None
+        self.messages = 0
+
+
+def _merged(paths: Sequence[str], input_format: str | None, inputs: list[InputStats],
+            progress: bool) -> Iterator[Item]:
+    """Items of every input, merged by time (each input is read in its own order)."""
+    sources = [src for path in paths for src in open_sources(path)]
+    bar = Progress(sum(s.size or 0 for s in sources)) if progress else None
+    streams = []
+    for n, source in enumerate(sources):
+        stats = InputStats(source.name)
+        inputs.append(stats)
+        streams.append(_keyed(read_any(source, stats, input_format), n))
+    try:
+        for count, (_, _, _, item) in enumerate(heapq.merge(*streams)):
+            if bar is not None and not count & 1023:
+                bar.update(sum(s.bytes for s in inputs), sum(s.records for s in inputs),
+                           sum(s.sip for s in inputs))
+            yield item
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _keyed(items: Iterator[Item], n: int) -> Iterator[tuple[datetime, int, int, Item]]:
+    last = datetime.min
+    for seq, item in enumerate(items):
+        when = getattr(item, "time", None)
+        if when is not None:
+            last = when.replace(tzinfo=None)
+        yield (last, n, seq, item)
+
+
+def diagnose_stream(paths: str | Sequence[str], ctx: Context | None = None,
+                    rules: Sequence[type[Rule]] = RULES, input_format: str | None = None,
+                    progress: bool = False, idle: float = 64.0, max_messages: int = 5000) -> Diagnosis:
+    """Diagnose in bounded memory; the result has findings and counts, no timeline."""
+    ctx = ctx or Context()
+    paths = [paths] if isinstance(paths, str) else list(paths)
+    inputs: list[InputStats] = []
+    estimator = OffsetEstimator()
+    findings: list[Finding] = []
+    summary = Summary(inputs=inputs)
+    buckets: OrderedDict[str, _Bucket] = OrderedDict()
+    recently: OrderedDict[str, None] = OrderedDict()    # calls judged lately: count each once
+    window = timedelta(seconds=idle)
+    now: datetime | None = None
+
+    def judge(call_id: str) -> None:
+        bucket = buckets.pop(call_id)
+        timeline = build_timeline(bucket.items, inputs, estimator)
+        findings.extend(run_rules(timeline, ctx, rules))
+        summary.messages += len(timeline.messages)
+        summary.sightings += timeline.sightings
+        summary.dialogs += len(timeline.dialogs)
+        if call_id not in recently:
+            summary.calls += sum(1 for c in timeline.calls if c.messages)
+        recently[call_id] = None
+        recently.move_to_end(call_id)
+        if len(recently) > 20_000:
+            recently.popitem(last=False)
+
+    for item in _merged(paths, input_format, inputs, progress):
+        if isinstance(item, SipMessage):
+            call_id = item.call_id or _NO_CALL
+        elif isinstance(item, DiagRecord):
+            call_id = item.call_id or _NO_CALL
+        else:
+            continue   # other records and skipped input are in the counts already
+        bucket = buckets.get(call_id)
+        if bucket is None:
+            bucket = buckets[call_id] = _Bucket()
+        else:
+            buckets.move_to_end(call_id)
+        bucket.items.append(item)
+        if item.time is not None:
+            bucket.last = item.time
+            now = item.time if now is None or item.time > now else now
+        if isinstance(item, SipMessage):
+            bucket.messages += 1
+            if bucket.messages >= max_messages:
+                judge(call_id)
+                continue
+        while buckets and now is not None:
+            oldest_id, oldest = next(iter(buckets.items()))
+            if oldest.last is None or oldest.last >= now - window:
+                break
+            judge(oldest_id)
+    for call_id in list(buckets):
+        judge(call_id)
+    summary.offsets = estimator.offsets([s.path for s in inputs])
+    return Diagnosis(None, ctx, sort_findings(findings), summary)
+
+
+__all__ = ["diagnose_stream"]
