@@ -127,6 +127,13 @@ def parse_siptrace_stats(out: str, inp: Input) -> dict:
     return got
 
 
+def parse_siptrace_diagnose(out: str, inp: Input) -> dict:
+    doc = json.loads(out)
+    sip = sum(i["sip"] for i in doc["inputs"])
+    return {"sip": sip, "messages": sip, "errors": sum(i["errors"] for i in doc["inputs"]),
+            "findings": len(doc["findings"])}
+
+
 def find_siptrace(ctx: Context) -> str | None:
     """Find a way to start siptrace: console script (next to this Python, then PATH), else -m."""
     candidates: list[tuple[list[str], dict[str, str] | None, str]] = []
@@ -183,8 +190,15 @@ TOOLS: list[Tool] = [
          available=siptrace_available,
          parse=parse_siptrace_stats,
          env=lambda ctx: ctx.siptrace_env),
-    # More rows go here, e.g. `siptrace diagnose` on the same trace, or tools reading a
-    # "pcap" input once an input builder for that kind exists in INPUT_BUILDERS.
+    Tool(name="siptrace-diagnose",
+         input_kind="trace",
+         argv=lambda ctx, inp: ctx.siptrace + ["diagnose", str(inp.path), "--format", "json", "--quiet"],
+         available=siptrace_available,
+         parse=parse_siptrace_diagnose,
+         env=lambda ctx: ctx.siptrace_env,
+         ok_rc=(0, 1)),            # 1 = findings at or above --fail-on: a normal outcome here
+    # More rows go here: tools reading a "pcap" input once an input builder for that
+    # kind exists in INPUT_BUILDERS (tshark, sip-doctor).
 ]
 
 
