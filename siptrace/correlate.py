@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .model import DiagRecord, Direction, SipMessage
+from .values import parse_vias
 
 
 @dataclass(eq=False)
@@ -126,10 +127,11 @@ class Call:
 def identity(msg: SipMessage) -> tuple:
     """What stays the same for one message along its path through proxies."""
     cseq = msg.cseq
-    vias = msg.vias
-    bottom = vias[-1].branch if vias else None
+    lines = msg.headers.lines("via")
+    bottom_vias = parse_vias(lines[-1]) if lines else ()       # only the bottom one is needed
+    bottom = bottom_vias[-1].branch if bottom_vias else None
     what: object = msg.method if msg.is_request else msg.status
-    hop_local = vias[0].branch if (msg.status == 100 and vias) else None
+    hop_local = msg.branch if msg.status == 100 else None
     return (msg.call_id, cseq.number if cseq else None, cseq.method if cseq else None, what,
             msg.from_tag, msg.to_tag, bottom, hop_local)
 
