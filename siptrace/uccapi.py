@@ -136,6 +136,8 @@ def _emit(lines: list[str], opened: tuple, name: str, stats, closed: bool) -> It
     if not closed:
         item: Item = Skipped(origin=origin, reason="client log packet without its End marker",
                              excerpt="\n".join(lines)[:200])
+    elif not any(line.strip() for line in lines):
+        item = Skipped(origin=origin, reason="empty packet (a keep-alive, no SIP message)")
     else:
         direction = _DIRECTIONS[kind]
         src, dst = (local, remote) if direction is Direction.OUTGOING else (remote, local)

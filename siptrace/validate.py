@@ -13,8 +13,11 @@ from .model import SipMessage
 from .values import parse_cseq, parse_name_addrs, parse_uri, parse_vias
 
 # §8.1.1: "A valid SIP request formulated by a UAC MUST, at a minimum, contain
-# the following header fields: To, From, CSeq, Call-ID, Max-Forwards, and Via"
-REQUEST_MANDATORY = ("to", "from", "cseq", "call-id", "max-forwards", "via")
+# the following header fields: To, From, CSeq, Call-ID, Max-Forwards, and Via".
+# Max-Forwards is left out on purpose: RFC 2543 requests have none, and a
+# receiver accepts them (RFC 4475 §3.5.1); without the others a message cannot
+# be placed in any transaction.
+REQUEST_MANDATORY = ("to", "from", "cseq", "call-id", "via")
 # §8.2.6.2 / §20: a response copies To, From, Call-ID, CSeq and Via.
 RESPONSE_MANDATORY = ("to", "from", "cseq", "call-id", "via")
 # Header fields that hold one value (§7.3.1 allows repeating only list headers).
@@ -58,6 +61,9 @@ def problems(msg: SipMessage) -> list[str]:
         value = h.get(name)
         if value is not None and not _name_addr_ok(value):
             found.append(f"malformed {name.title()} header")
+    for name in ("from", "to", "contact"):
+        for value in h.lines(name):
+            found += _addr_spec_rules(name, value)
     if h.lines("via") and not all(parse_vias(v) for v in h.lines("via")):
         found.append("malformed Via header")
     if msg.is_request:
@@ -84,6 +90,33 @@ def _name_addr_ok(value: str) -> bool:
     # an unbalanced quote leaves no parseable name-addr: the raw text is kept
     # as the "URI", which then is not one
     return bool(addr.uri_text) and parse_uri(addr.uri_text) is not None
+
+
+def _outside_quotes(value: str) -> str:
+    out, quoted, escaped = [], False, False
+    for ch in value:
+        if escaped:
+            escaped = False
+        elif quoted and ch == "\\":
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+        elif not quoted:
+            out.append(ch)
+    return "".join(out)
+
+
+def _addr_spec_rules(name: str, value: str) -> list[str]:
+    """§20.10: a URI holding "," "?" or ";" MUST be in <>; no blanks inside <>."""
+    bare = _outside_quotes(value)
+    if "<" not in bare:
+        uri = bare.split(";", 1)[0].strip()
+        if "?" in uri:
+            return [f"{name.title()} URI with headers is not enclosed in <>"]
+        return []
+    if "< " in bare or " >" in bare or "<\t" in bare or "\t>" in bare:
+        return [f"blanks inside the <> of the {name.title()} header"]
+    return []
 
 
 def _request_uri(text: str) -> list[str]:

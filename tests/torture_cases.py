@@ -179,6 +179,19 @@ VALID: dict[str, tuple[bytes, dict]] = {
         b"Via: SIP/2.0/TCP host9.example.com;branch=z9hG4bKkdjuw39234",
         b"Content-Length: 0"),
         dict(method="OPTIONS", ruri="nobodyKnowsThisScheme:totallyopaquecontent")),
+    # RFC 2543 syntax: no branch cookie, no Max-Forwards, no Content-Length
+    "rfc2543_invite": (msg(
+        b"INVITE sip:UserB@example.com SIP/2.0",
+        b"Via: SIP/2.0/UDP iftgw.example.com",
+        b"From: <sip:+13035551111@ift.client.example.net;user=phone>",
+        b"Record-Route: <sip:UserB@example.com;maddr=ss1.example.com>",
+        b"To: sip:+16505552222@ss1.example.net;user=phone",
+        b"Call-ID: inv2543.1717@ift.client.example.com",
+        b"CSeq: 56 INVITE",
+        b"Content-Type: application/sdp",
+        body=b"v=0\r\no=mhandley 29739 7272939 IN IP4 192.0.2.5\r\ns=-\r\nc=IN IP4 192.0.2.5\r\nt=0 0\r\n"
+             b"m=audio 49217 RTP/AVP 0\r\n"),
+        dict(method="INVITE", call_id="inv2543.1717@ift.client.example.com", cseq=(56, "INVITE"), vias=1)),
     # tel URI and E.164 in To
     "tel_uri": (msg(
         b"INVITE tel:+14255550100;phone-context=example.com SIP/2.0",
@@ -307,6 +320,34 @@ INVALID: dict[str, tuple[bytes, str]] = {
         b"To: sip:other@example.net",
         b"From: sip:caller@example.net;tag=2923420123",
         b"Content-Length: 0"), "times"),
+    "unquoted_comma_in_display_name": (msg(
+        b"OPTIONS sip:t.watson@example.org SIP/2.0",
+        b"Via:     SIP/2.0/UDP c.example.com:5060;branch=z9hG4bKkdjuw",
+        b"Max-Forwards:      70",
+        b"From:    Bell, Alexander <sip:a.g.bell@example.com>;tag=43",
+        b"To:      Watson, Thomas <sip:t.watson@example.org>",
+        b"Call-ID: baddn.31415@c.example.com",
+        b"CSeq:    3 OPTIONS",
+        b"l: 0"), "malformed From"),
+    "blanks_inside_angle_brackets": (msg(
+        b"OPTIONS sip:user@example.org SIP/2.0",
+        b"Via: SIP/2.0/UDP host4.example.com:5060;branch=z9hG4bKkdju43234",
+        b"Max-Forwards: 70",
+        b"From: \"Bell, Alexander\" <sip:a.g.bell@example.com>;tag=433423",
+        b"To: \"Watson, Thomas\" < sip:t.watson@example.org >",
+        b"Call-ID: badaspec.sdf0234n2nds0a099u23h3hnnw009cdkne3",
+        b"CSeq: 3923239 OPTIONS",
+        b"l: 0"), "blanks inside"),
+    "contact_uri_with_headers_not_in_angle_brackets": (msg(
+        b"REGISTER sip:example.com SIP/2.0",
+        b"To: sip:user@example.com",
+        b"From: sip:user@example.com;tag=998332",
+        b"Max-Forwards: 70",
+        b"Call-ID: regbadct.k345asrl3fdbv@10.0.0.1",
+        b"CSeq: 1 REGISTER",
+        b"Via: SIP/2.0/UDP 135.180.130.133:5060;branch=z9hG4bKkdjuw",
+        b"Contact: sip:user@example.com?Route=%3Csip:sip.example.com%3E",
+        b"l: 0"), "not enclosed"),
     "bad_start_line": (b"INVITE sip:user@example.com SIP/2.0 extra\r\nCall-ID: x\r\n\r\n", "start line"),
     "status_code_not_three_digits": (b"SIP/2.0 20 OK\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n\r\n", "start line"),
 }
