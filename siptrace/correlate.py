@@ -137,10 +137,16 @@ def identity(msg: SipMessage) -> tuple:
 
 
 def place(msg: SipMessage) -> tuple:
-    """Where a sighting was logged: file, direction and peer host."""
+    """Where a sighting was logged: file, direction and peer; for a capture, the hop itself.
+
+    A capture taken at a proxy holds each message twice, once per leg: two
+    places (source → destination), so one message with two sightings, not a
+    retransmission.
+    """
     direction = msg.direction.direction if msg.direction else None
     peer = msg.peer.host.lower() if msg.peer else None
-    return (msg.origin.file, direction, peer)
+    hop = (str(msg.src), str(msg.dst)) if msg.src or msg.dst else None
+    return (msg.origin.file, direction, peer, hop)
 
 
 def deduplicate(sightings: Iterable[SipMessage]) -> list[Message]:
