@@ -50,7 +50,7 @@ def corpus() -> list[bytes]:
 
 def one_input(data: bytes) -> None:
     """Read ``data`` as a trace of every format, and as one SIP message."""
-    for fmt in (None, "ocslogger", "sip", "uccapi"):
+    for fmt in (None, "ocslogger", "sip", "uccapi", "pcap"):
         stats = InputStats("fuzz")
         source = Source("fuzz", io.BufferedReader(io.BytesIO(data)), len(data))  # type: ignore[arg-type]
         try:
