@@ -197,8 +197,19 @@ TOOLS: list[Tool] = [
          parse=parse_siptrace_diagnose,
          env=lambda ctx: ctx.siptrace_env,
          ok_rc=(0, 1)),            # 1 = findings at or above --fail-on: a normal outcome here
-    # More rows go here: tools reading a "pcap" input once an input builder for that
-    # kind exists in INPUT_BUILDERS (tshark, sip-doctor).
+    # The same messages as a pcap, read by the tools an administrator would pick
+    # instead (install: Debian's `tshark`, PyPI's `sip-doctor`).
+    Tool(name="tshark",
+         input_kind="pcap",
+         argv=lambda ctx, inp: ["tshark", "-r", str(inp.path), "-Y", "sip", "-T", "fields", "-e", "sip.Call-ID"],
+         available=_which_tool("tshark"),
+         parse=lambda out, inp: {"messages": sum(1 for line in out.splitlines() if line.strip())}),
+    Tool(name="sip-doctor",
+         input_kind="pcap",
+         argv=lambda ctx, inp: ["sip-doctor", str(inp.path), "--no-flow", "--no-rtp", "--json"],
+         available=_which_tool("sip-doctor"),
+         parse=lambda out, inp: {},
+         ok_rc=(0, 1, 2)),
 ]
 
 
@@ -231,7 +242,18 @@ def build_trace(ctx: Context, size_arg: str, seed: int) -> Input:
     return Input("trace", path, path.stat().st_size, meta)
 
 
-INPUT_BUILDERS: dict[str, Callable[[Context, str, int], Input]] = {"trace": build_trace}
+def build_pcap(ctx: Context, size_arg: str, seed: int) -> Input:
+    """The same SIP messages as the trace of this size, as a pcap (bench/topcap.py)."""
+    trace = build_trace(ctx, size_arg, seed)
+    path = trace.path.with_suffix(".pcap")
+    if not path.is_file() or path.stat().st_mtime < trace.path.stat().st_mtime:
+        print(f"converting {trace.path.name} to {path.name} ...", flush=True)
+        subprocess.run([sys.executable, str(REPO / "bench" / "topcap.py"), str(trace.path), str(path)],
+                       check=True, env=ctx.siptrace_env)
+    return Input(kind="pcap", path=path, size=path.stat().st_size, meta=trace.meta)
+
+
+INPUT_BUILDERS: dict[str, Callable[[Context, str, int], Input]] = {"trace": build_trace, "pcap": build_pcap}
 
 
 def warm(path: Path) -> None:
