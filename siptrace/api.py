@@ -61,6 +61,28 @@ class Trace:
     def findings_of(self, call_id: str) -> list[Finding]:
         return [f for f in self.findings_list if f.call_id == call_id]
 
+    def failing_call_id(self) -> str | None:
+        """The Call-ID of the worst finding's call (findings are sorted worst first)."""
+        return next((f.call_id for f in self.findings_list if f.call_id), None)
+
+    def ladder(self, call_id: str | None = None):  # type: ignore[no-untyped-def]
+        """The ladder (sequence) diagram of one call as a matplotlib Figure, findings marked.
+
+        Without ``call_id``: the call of the worst finding.
+        """
+        from .ladder import ladder_figure
+
+        call_id = call_id or self.failing_call_id() or (self.timeline.calls[0].call_id if self.timeline.calls else "")
+        self.call(call_id)  # a clear KeyError for an unknown Call-ID
+        return ladder_figure(self.timeline, call_id, self.findings_of(call_id))
+
+    def ladder_text(self, call_id: str | None = None, width: int = 100) -> str:
+        from .ladder import ladder_text
+
+        call_id = call_id or self.failing_call_id() or (self.timeline.calls[0].call_id if self.timeline.calls else "")
+        self.call(call_id)
+        return ladder_text(self.timeline, call_id, self.findings_of(call_id), width)
+
     @property
     def size(self) -> dict[str, int]:
         """How much this trace holds in memory."""

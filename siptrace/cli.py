@@ -236,7 +236,7 @@ FAIL_ON = {"info": Severity.INFO, "warning": Severity.WARNING, "error": Severity
               help="Exit 1 when a finding is at least this severe.")
 @click.option("--min-severity", type=click.Choice(list(FAIL_ON)), default="info", show_default=True,
               help="Hide findings below this severity in the text output.")
-@click.option("-v", "--verbose", is_flag=True, help="Show every piece of evidence.")
+@click.option("-v", "--verbose", is_flag=True, help="Show every piece of evidence and the ladder of each failing call.")
 @_friendly
 def diagnose(files: tuple[str, ...], input_format: str | None, quiet: bool, um_fqdn: tuple[str, ...], edge_fqdn: tuple[str, ...],
              pool_fqdn: tuple[str, ...], fmt: str, fail_on: str, min_severity: str, verbose: bool) -> None:
@@ -250,7 +250,8 @@ def diagnose(files: tuple[str, ...], input_format: str | None, quiet: bool, um_f
     from .stream import diagnose_stream as run_diagnosis
 
     ctx = Context.of(um_fqdn, edge_fqdn, pool_fqdn)
-    result = run_diagnosis(files, ctx, input_format=input_format, progress=not quiet)
+    result = run_diagnosis(files, ctx, input_format=input_format, progress=not quiet,
+                           ladders=verbose and fmt == "text")
     if fmt == "json":
         click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
     else:

@@ -44,6 +44,7 @@ class Diagnosis:
     context: Context
     findings: list[Finding]
     summary: Summary | None = None
+    ladders: dict[str, str] = field(default_factory=dict)   # call → text ladder (diagnose -v)
 
     def __post_init__(self) -> None:
         if self.summary is None:

@@ -42,7 +42,12 @@ def diagnosis_text(d: Diagnosis, verbose: bool = False, min_severity: Severity =
     if shown:
         out.append(f"{len(d.findings)} finding(s): {counts[Severity.ERROR]} error, "
                    f"{counts[Severity.WARNING]} warning, {counts[Severity.INFO]} info\n")
-        out.extend(finding_text(f, verbose) + "\n" for f in shown)
+        drawn: set[str] = set()
+        for f in shown:
+            out.append(finding_text(f, verbose) + "\n")
+            if verbose and f.call_id in d.ladders and f.call_id not in drawn:
+                drawn.add(f.call_id)
+                out.append(d.ladders[f.call_id] + "\n")
     else:
         out.append("No problems found." if not d.findings else
                    f"No findings at {min_severity.value} or above ({len(d.findings)} below).")

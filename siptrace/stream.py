@@ -78,8 +78,13 @@ def _keyed(items: Iterator[Item], n: int) -> Iterator[tuple[datetime, int, int, 
 
 def diagnose_stream(paths: str | Sequence[str], ctx: Context | None = None,
                     rules: Sequence[type[Rule]] = RULES, input_format: str | None = None,
-                    progress: bool = False, idle: float = 64.0, max_messages: int = 5000) -> Diagnosis:
-    """Diagnose in bounded memory; the result has findings and counts, no timeline."""
+                    progress: bool = False, idle: float = 64.0, max_messages: int = 5000,
+                    ladders: bool = False) -> Diagnosis:
+    """Diagnose in bounded memory; the result has findings and counts, no timeline.
+
+    With ``ladders``, the text ladder of every call with a finding at warning or
+    above is drawn while the call is still in memory (``Diagnosis.ladders``).
+    """
     ctx = ctx or Context()
     paths = [paths] if isinstance(paths, str) else list(paths)
     inputs: list[InputStats] = []
@@ -89,12 +94,20 @@ def diagnose_stream(paths: str | Sequence[str], ctx: Context | None = None,
     buckets: OrderedDict[str, _Bucket] = OrderedDict()
     recently: OrderedDict[str, None] = OrderedDict()    # calls judged lately: count each once
     window = timedelta(seconds=idle)
+    drawn: dict[str, str] = {}
     now: datetime | None = None
 
     def judge(call_id: str) -> None:
         bucket = buckets.pop(call_id)
         timeline = build_timeline(bucket.items, inputs, estimator)
-        findings.extend(run_rules(timeline, ctx, rules))
+        found = run_rules(timeline, ctx, rules)
+        findings.extend(found)
+        if ladders:
+            from .ladder import ladder_text
+
+            for cid in {f.call_id for f in found if f.call_id and f.severity.rank >= 1}:
+                if timeline.call(cid) is not None:
+                    drawn[cid] = ladder_text(timeline, cid, [f for f in found if f.call_id == cid])
         summary.messages += len(timeline.messages)
         summary.sightings += timeline.sightings
         summary.dialogs += len(timeline.dialogs)
@@ -134,7 +147,9 @@ def diagnose_stream(paths: str | Sequence[str], ctx: Context | None = None,
     for call_id in list(buckets):
         judge(call_id)
     summary.offsets = estimator.offsets([s.path for s in inputs])
-    return Diagnosis(None, ctx, sort_findings(findings), summary)
+    result = Diagnosis(None, ctx, sort_findings(findings), summary)
+    result.ladders = drawn
+    return result
 
 
 __all__ = ["diagnose_stream"]
