@@ -573,8 +573,8 @@ class _Capture:
     def frame(self, frame: _Frame, decode: Callable[[bytes], object], buf: bytes) -> Iterator[Item]:
         try:
             segment = self._segment(decode(buf), frame)
-        except (dpkt.Error, struct.error, ValueError, IndexError):
-            return  # a damaged frame: nothing readable in it
+        except Exception:  # dpkt raises many kinds (AttributeError on a broken IPv6 chain...)
+            return  # a damaged frame below SIP: nothing readable in it, and no SIP record lost
         if segment is None:
             return
         try:

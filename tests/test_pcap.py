@@ -500,3 +500,21 @@ def test_real_ipv6frag_capture_matches_tshark():
     first = sip(items)[0]
     assert first.src == Peer("fd17:625c:f037:2:a00:27ff:feb9:1521", 15060)
     assert first.has_sdp
+
+
+def test_frame_that_breaks_the_packet_library_is_passed_over(tmp_path):
+    """Found by fuzzing: an IPv6 extension chain that dpkt itself trips over."""
+    import dpkt
+
+    from siptrace import Reader
+
+    broken = bytes(dpkt.ethernet.Ethernet(type=dpkt.ethernet.ETH_TYPE_IP6, data=(
+        b"\x60\x00\x00\x00\x00\x10\x32\x40" + b"\x20\x01\x0d\xb8" + b"\x00" * 11 + b"\x01"
+        + b"\x20\x01\x0d\xb8" + b"\x00" * 11 + b"\x02" + b"\x2c" + b"\x00" * 15)))
+    path = tmp_path / "broken.pcap"
+    with open(path, "wb") as f:
+        writer = dpkt.pcap.Writer(f)
+        writer.writepkt(broken, ts=1.0)
+    reader = Reader([str(path)])
+    list(reader)
+    assert reader.stats[0].balanced
