@@ -283,5 +283,20 @@ def rules(rule_id: str | None) -> None:
         click.echo(textwrap.fill(text, 96, initial_indent="    ", subsequent_indent="    ") + "\n")
 
 
+def _register_views() -> None:
+    """The view commands live in their own modules (they pull in matplotlib)."""
+    from .cmd_ladder import ladder_command
+
+    main.add_command(ladder_command, "ladder")
+    try:
+        from .cmd_report import report_command
+    except ImportError:  # pragma: no cover - the report module is optional at run time
+        return
+    main.add_command(report_command, "report")
+
+
+_register_views()
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -51,9 +51,12 @@ class Message:
 
     @property
     def forwarded(self) -> SipMessage:
-        """The copy nearest its destination: the last one logged as sent, else the last one."""
+        """The copy nearest its destination: the one sent to the Request-URI's host,
+        else the last one logged as sent, else the last one."""
         sent = [s for s in self.sightings if s.direction and s.direction.direction is Direction.OUTGOING]
-        return (sent or self.sightings)[-1]
+        target = self.sip.ruri.host.lower() if self.sip.ruri and self.sip.ruri.host else None
+        to_target = [s for s in sent if target and s.peer and s.peer.host.lower() == target]
+        return (to_target or sent or self.sightings)[-1]
 
     @property
     def is_retransmission(self) -> bool:
