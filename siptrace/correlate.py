@@ -66,8 +66,22 @@ class Message:
         return f"<Message #{self.index} {self.sip.summary} {self.sip.origin}>"
 
 
+class _Span:
+    """First and last time of a time-ordered list of messages."""
+
+    messages: list[Message]
+
+    @property
+    def first_time(self) -> datetime | None:
+        return self.messages[0].time if self.messages else None
+
+    @property
+    def last_time(self) -> datetime | None:
+        return self.messages[-1].time if self.messages else None
+
+
 @dataclass(eq=False)
-class Dialog:
+class Dialog(_Span):
     """The messages of one dialog (or dialog attempt), in time order."""
 
     call_id: str
@@ -79,14 +93,6 @@ class Dialog:
     @property
     def key(self) -> tuple[str, str | None, str | None]:
         return (self.call_id, self.caller_tag, self.callee_tag)
-
-    @property
-    def first_time(self) -> datetime | None:
-        return self.messages[0].time if self.messages else None
-
-    @property
-    def last_time(self) -> datetime | None:
-        return self.messages[-1].time if self.messages else None
 
     def requests(self, method: str) -> list[Message]:
         return [m for m in self.messages if m.sip.method == method]
@@ -105,21 +111,13 @@ class Dialog:
 
 
 @dataclass(eq=False)
-class Call:
+class Call(_Span):
     """All dialogs and messages of one Call-ID, with the diagnostic records tied to it."""
 
     call_id: str
     dialogs: list[Dialog] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
     diagnostics: list[DiagRecord] = field(default_factory=list)
-
-    @property
-    def first_time(self) -> datetime | None:
-        return self.messages[0].time if self.messages else None
-
-    @property
-    def last_time(self) -> datetime | None:
-        return self.messages[-1].time if self.messages else None
 
 
 # ---------------------------------------------------------------------------

@@ -224,21 +224,16 @@ def frame_blocks(blocks: Iterable[bytes], first_line: int = 1, first_offset: int
         n = len(buf)
         while pos < n:
             start = finder.next_start(pos)
+            upto = n if start == -1 else start      # text before the next record is junk
+            if upto > pos:
+                junk = _junk(buf, pos, upto, line, offset)
+                if junk is not None:
+                    pending_junk = _merge(pending_junk, junk)
+                line += buf.count(b"\n", pos, upto)
+                offset += upto - pos
+                pos = upto
             if start == -1:
-                junk = _junk(buf, pos, n, line, offset)
-                if junk is not None:
-                    pending_junk = _merge(pending_junk, junk)
-                line += buf.count(b"\n", pos, n)
-                offset += n - pos
-                pos = n
                 break
-            if start > pos:
-                junk = _junk(buf, pos, start, line, offset)
-                if junk is not None:
-                    pending_junk = _merge(pending_junk, junk)
-                line += buf.count(b"\n", pos, start)
-                offset += start - pos
-                pos = start
             first_eol = buf.find(b"\n", start)
             after_first = n if first_eol == -1 else first_eol + 1
             end = finder.next_end(after_first)
