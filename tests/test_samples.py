@@ -165,3 +165,12 @@ def test_client_front_end_and_edge_merge_into_one_call_with_hops_and_offsets():
     assert offsets["um-ack-retarget-bye.edge.log"] == pytest.approx(2.35, abs=0.005)
     assert offsets["um-ack-retarget-bye.client.UccApilog"] == pytest.approx(-1.2, abs=0.05)
     assert len([f for f in result.findings if f.rule == "ack-retarget-bye"]) == 1
+
+
+def test_pasted_sip_text_sample_reads_and_judges_what_it_can():
+    result = _diagnose("um-ack-retarget-bye.snooper.txt", um_fqdn=UM)
+    (stats,) = result.timeline.inputs
+    assert stats.format == "sip" and (stats.sip, stats.skipped) == (7, 1)
+    rules = _rules(result)
+    assert "ruri-host-mismatch" in rules
+    assert "ack-retarget-bye" not in rules   # no times in pasted text: the BYE delay is unknown
