@@ -83,7 +83,9 @@ _AUTH_LINE = re.compile(r"(?im)^([ \t]*(?:(?:Proxy-)?Authorization|WWW-Authentic
                         r"(?:Proxy-)?Authentication-Info)[ \t]*:[ \t]*)([^\r\n]*)")
 # a display name starts a header value, follows a comma, or a "Name:" in copied log text
 _QUOTED_DISPLAY = re.compile(r'(^|[,:])([ \t]*)"((?:[^"\\\r\n]|\\.)*)"(\s*<\s*(?:sips?|tel|im|pres):)', re.I | re.M)
-_BARE_DISPLAY = re.compile(r"(^|,)(\s*)([^\"<>,;=\s][^\"<>,;=]*?)(\s*<\s*(?:sips?|tel|im|pres):)", re.I)
+# words separated by blanks, each blank run followed by a word: no pattern can
+# re-scan a long blank run (a lazy "anything" before "\s*<" did, quadratically)
+_BARE_DISPLAY = re.compile(r"(^|,)(\s*)([^\"<>,;=\s]+(?:[ \t]+[^\"<>,;=\s]+)*)(\s*<\s*(?:sips?|tel|im|pres):)", re.I)
 # organisation parts of a certificate's distinguished name (CN is a host, replaced as one)
 _DN_PART = re.compile(r"(?<![\w-])((?:O|OU|L|ST|STREET)=)([^,;\"\r\n]+)")
 _XML_DISPLAY = re.compile(r"(?i)(<(displayName|display-name|friendlyName)>)([^<]+)(</)")
@@ -759,10 +761,15 @@ def _adjust_length(value: str, grew: int) -> str:
     return value[: m.start()] + str(max(0, int(m.group(0)) + grew)) + value[m.end():]
 
 
+_TRIE_DEPTH = 100   # longer words go in flat: nesting one group per character would exhaust recursion
+
+
 def _trie_regex(words: Iterable[str]) -> re.Pattern[str]:
     """One case-insensitive regex matching any of ``words`` as a whole token, longest first."""
     trie: dict[str, Any] = {}
-    for word in words:
+    words = list(words)
+    long_words = sorted((w for w in words if len(w) > _TRIE_DEPTH), key=len, reverse=True)
+    for word in (w for w in words if len(w) <= _TRIE_DEPTH):
         node = trie
         for ch in word:
             node = node.setdefault(ch, {})
@@ -778,7 +785,8 @@ def _trie_regex(words: Iterable[str]) -> re.Pattern[str]:
 
     # alternatives are tried longest-first because every branch is greedy and the
     # optional end marker comes last; the look-arounds keep matches to whole tokens
-    return re.compile(r"(?<![A-Za-z0-9])(?:" + build(trie) + r")(?![A-Za-z0-9])", re.I)
+    branches = [re.escape(w) for w in long_words] + ([build(trie)] if trie else [])
+    return re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(branches) + r")(?![A-Za-z0-9])", re.I)
 
 
 __all__ = ["Redactor", "CATEGORIES"]

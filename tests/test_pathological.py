@@ -68,3 +68,14 @@ def test_junk_only_file_keeps_few_examples_in_memory(write):
     junk = ("TL_INFO(TF_PROTOCOL) x $$begin_record\r\n" * (KEEP_SKIPPED + 500)) + CONNECTION
     timeline = load_timeline(str(write("j.log", junk)))
     assert len(timeline.skipped) == KEEP_SKIPPED and timeline.inputs[0].skipped == KEEP_SKIPPED + 500
+
+
+def test_redaction_of_huge_values_stays_linear():
+    from siptrace.redact import Redactor
+
+    for value in ("a" + " " * 200_000 + "x", "ab " * 70_000, '"' + "x" * 200_000, "+1" + " 1" * 50_000):
+        text = ("INVITE sip:a@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+                f"From: {value} <sip:b@example.com>;tag=1\r\nTo: <sip:a@example.com>\r\nCall-ID: x\r\n"
+                "CSeq: 1 INVITE\r\n\r\n")
+        msg = parse_message_text(text, Origin("t", 1), strict=False)
+        _timed(lambda: Redactor(redact_domains=True).redact_items([msg]), 10)
