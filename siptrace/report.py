@@ -599,6 +599,7 @@ def write_report(report: Report, output: str | Path) -> list[Path]:
     out = Path(output)
     fmt = format_of(out)
     written = [out]
+    out.parent.mkdir(parents=True, exist_ok=True)   # -o reports/ticket-123/report.html
     if fmt == "html":
         out.write_text(render_html(report), encoding="utf-8")
     elif fmt == "json":
