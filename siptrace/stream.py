@@ -99,7 +99,7 @@ def diagnose_stream(paths: str | Sequence[str], ctx: Context | None = None,
 
     def judge(call_id: str) -> None:
         bucket = buckets.pop(call_id)
-        timeline = build_timeline(bucket.items, inputs, estimator)
+        timeline = build_timeline(bucket.items, inputs, estimator, end=now)
         found = run_rules(timeline, ctx, rules)
         findings.extend(found)
         if ladders:

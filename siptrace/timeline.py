@@ -30,6 +30,7 @@ class Timeline:
     skipped: list[Skipped] = field(default_factory=list)
     inputs: list[InputStats] = field(default_factory=list)
     offsets: dict[str, float] = field(default_factory=dict)
+    end: datetime | None = None      # how far the trace is known to run (a part may end earlier)
 
     @property
     def dialogs(self) -> list[Dialog]:
@@ -52,7 +53,7 @@ class Timeline:
 
 
 def build_timeline(items: Iterable[Item], inputs: Sequence[InputStats] = (),
-                   estimator: OffsetEstimator | None = None) -> Timeline:
+                   estimator: OffsetEstimator | None = None, end: datetime | None = None) -> Timeline:
     """Correlate read items into a `Timeline` (holds every message in memory).
 
     A streaming run passes its `OffsetEstimator`, so each part is ordered with
@@ -80,8 +81,10 @@ def build_timeline(items: Iterable[Item], inputs: Sequence[InputStats] = (),
     messages.sort(key=lambda m: (m.time is None, m.time or datetime.min, m.index))
     calls = build_calls(messages, diagnostics)
     runs = {id(d): run(d) for call in calls for d in call.dialogs if d.method == "INVITE"}
+    last = messages[-1].time if messages and messages[-1].time else None
+    end = max(end, last) if end and last else (end or last)
     return Timeline(messages=messages, calls=calls, runs=runs, diagnostics=diagnostics, records=records,
-                 skipped=skipped, inputs=list(inputs), offsets=offsets)
+                    skipped=skipped, inputs=list(inputs), offsets=offsets, end=end)
 
 
 def load_timeline(paths: str | Sequence[str], input_format: str | None = None,

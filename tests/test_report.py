@@ -309,8 +309,16 @@ def test_missing_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
 
 
 def test_unwritable_output_is_one_line_and_exit_2(traces: list[Path], tmp_path: Path) -> None:
-    result = run_report(*traces, "-o", tmp_path / "no" / "such" / "dir" / "r.html")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = run_report(*traces, "-o", blocker / "r.html")   # a folder that cannot exist
     assert result.exit_code == 2 and result.output.startswith("siptrace: ")
+
+
+def test_missing_output_folders_are_created(traces: list[Path], tmp_path: Path) -> None:
+    out = tmp_path / "ticket" / "123" / "r.html"
+    result = run_report(*traces, "-o", out)
+    assert result.exit_code == 0 and out.is_file()
 
 
 def test_redaction_map_cannot_overwrite_the_report(traces: list[Path], tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from ._doc import section
 USER_OUTCOMES = {486: "busy", 600: "busy everywhere", 603: "declined", 480: "not answered / unavailable",
                  487: "cancelled by the caller"}
 AUTH_CHALLENGES = (401, 407)
+TIMER_B = 32.0   # RFC 3261 §17.1.1.2: 64*T1, after which an unanswered INVITE has timed out
 
 
 class FailedCall:
@@ -32,7 +33,8 @@ class FailedCall:
     Not flagged:
         401/407 followed by a retry; calls that connected (even if they
         dropped later: other rules look at that).  Busy, declined, not
-        answered and cancelled calls are reported as information only.
+        answered and cancelled calls, and calls still being set up when the
+        trace ends (within 64*T1 of it), are reported as information only.
     References:
         RFC 3261 §13.2.2.3, §21 (response codes), §22.2 (401/407 challenges).
     """
@@ -63,6 +65,10 @@ class FailedCall:
                 severity, outcome = Severity.INFO, "cancelled by the caller"
             elif status in USER_OUTCOMES:
                 severity, outcome = Severity.INFO, USER_OUTCOMES[status]
+            elif status is None and self._cut_by_trace_end(timeline, run):
+                # the trace stops while the call is still being set up: nothing failed yet
+                severity = Severity.INFO
+                outcome = f"not answered before the trace ends (last state {run.state.value})"
             elif status is None:
                 severity = Severity.WARNING
                 outcome = ("no final answer after CANCEL" if run.state is State.CANCELLING
@@ -84,6 +90,12 @@ class FailedCall:
                        ("state", run.state.value), ("request_uri", target),
                        ("server", final.sip.user_agent if final else None)),
                 call_id=dialog.call_id, time=run.invite.time)
+
+    @staticmethod
+    def _cut_by_trace_end(timeline: Timeline, run) -> bool:  # type: ignore[no-untyped-def]
+        """Did the trace end within 64*T1 (32 s, Timer B) of the call's last message?"""
+        last = run.dialog.last_time
+        return bool(timeline.end and last and (timeline.end - last).total_seconds() < TIMER_B)
 
     @staticmethod
     def _retried(timeline: Timeline, run) -> bool:  # type: ignore[no-untyped-def]

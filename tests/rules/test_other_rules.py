@@ -99,8 +99,16 @@ def test_auth_challenge_followed_by_retry_is_not_a_failure(write):
 
 
 def test_no_final_answer_is_a_warning(write):
-    (f,) = _run(write, INVITE + _final("180 Ringing", 0.5), FailedCall)
+    later = record(120.0, "OPTIONS sip:carol@contoso.com SIP/2.0",
+                   dialog_headers("another-call", "1 OPTIONS", "x1"))   # the trace goes on
+    findings = _run(write, INVITE + _final("180 Ringing", 0.5) + later, FailedCall)
+    (f,) = [f for f in findings if f.call_id == CID]
     assert f.severity.value == "warning" and "no final answer" in f.summary
+
+
+def test_call_still_ringing_when_the_trace_ends_is_information(write):
+    (f,) = _run(write, INVITE + _final("180 Ringing", 0.5), FailedCall)
+    assert f.severity.value == "info" and "before the trace ends" in f.summary
 
 
 # -- ms-diagnostics ----------------------------------------------------------
