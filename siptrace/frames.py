@@ -13,8 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from .correlate import Call, Dialog, Message
-from .findings import Finding, Severity
+from .correlate import Call, Dialog
+from .findings import Finding
 from .statemachine import State
 from .timeline import Timeline
 
@@ -178,5 +178,5 @@ def findings_frame(findings: list[Finding]) -> pd.DataFrame:
     return frame(finding_rows(findings), FINDING_COLUMNS)
 
 
-__all__ = ["MESSAGE_COLUMNS", "DIALOG_COLUMNS", "CALL_COLUMNS", "FINDING_COLUMNS", "Severity",
-           "messages_frame", "dialogs_frame", "calls_frame", "findings_frame", "call_outcome", "Message"]
+__all__ = ["MESSAGE_COLUMNS", "DIALOG_COLUMNS", "CALL_COLUMNS", "FINDING_COLUMNS",
+           "messages_frame", "dialogs_frame", "calls_frame", "findings_frame", "call_outcome"]

@@ -60,7 +60,6 @@ from __future__ import annotations
 
 import re
 import socket
-import struct
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field

@@ -17,7 +17,7 @@ from .detect import FORMATS, detect
 from .errors import InputError
 from .inputs import Source, open_sources
 from .progress import Progress
-from .model import DiagRecord, Item, Kind, Origin, Record, SipMessage, Skipped
+from .model import Item, Kind, Origin, SipMessage, Skipped
 from .recordparse import parse_record_text
 
 KEEP_SKIPPED = 20
@@ -237,4 +237,4 @@ def messages(paths: str | Sequence[str]) -> Iterator[SipMessage]:
             yield item
 
 
-__all__ = ["InputStats", "Reader", "read", "messages", "DiagRecord", "Record"]
+__all__ = ["InputStats", "Reader", "read", "read_any", "messages"]

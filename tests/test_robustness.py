@@ -126,7 +126,6 @@ def test_empty_and_missing_files_and_directories_are_input_errors(write, tmp_pat
 def test_truncation_at_every_byte_never_raises_and_counts_add_up(tmp_path):
     from siptrace.inputs import Source
     from siptrace.reader import InputStats, read_any
-    import io
 
     whole = (PROTOCOL_INVITE + DIAG_TAIL_SEQUENCE).encode()
     kinds = set()
