@@ -77,8 +77,14 @@ VALUE_STARTS = ["value_list", "name_addr_list", "via_list", "uri", "lead_params"
 
 @functools.lru_cache(maxsize=None)
 def value_parser() -> Lark:
-    """Parser of header values (URIs, name-addr, Via, parameters); returns trees."""
-    return _open("sipvalues.lark", VALUE_STARTS)
+    """Parser of header values (URIs, name-addr, Via, parameters).
+
+    Parameters are shaped into tuples while parsing (no second pass over a
+    tree); the other rules stay small trees for `values` to read.
+    """
+    from .values import ValueBuilder
+
+    return _open("sipvalues.lark", VALUE_STARTS, transformer=ValueBuilder())
 
 
 def terminal_pattern(parser: Lark, name: str) -> str:

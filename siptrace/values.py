@@ -48,7 +48,7 @@ def unquote(value: str) -> str:
     return value
 
 
-class _ValueBuilder(Transformer):
+class ValueBuilder(Transformer):
     """Shapes the value trees into tuples; the model classes are made by the callers."""
 
     def param(self, children):  # type: ignore[no-untyped-def]
@@ -72,14 +72,8 @@ class _ValueBuilder(Transformer):
         return tuple(children)
 
 
-@functools.lru_cache(maxsize=None)
-def _builder() -> _ValueBuilder:
-    return _ValueBuilder()
-
-
 def _parse(text: str, start: str):  # type: ignore[no-untyped-def]
-    tree = value_parser().parse(text, start=start)
-    return _builder().transform(tree)
+    return value_parser().parse(text, start=start)
 
 
 @functools.lru_cache(maxsize=_CACHE)
