@@ -91,7 +91,7 @@ def test_bad_option_value_is_exit_2(write):
 
 
 def test_every_command_has_help():
-    for command in ("messages", "stats", "diagnose", "rules"):
+    for command in ("messages", "stats", "diagnose", "rules", "ladder", "report"):
         result = run(command, "--help")
         assert result.exit_code == 0
         assert "Example" in result.output or command == "rules"
