@@ -16,7 +16,7 @@ from typing import Any
 
 from lark import Lark
 
-from .recordparse import split_field
+from .recordparse import NO_BODY, split_field
 
 
 class FastRecordParser:
@@ -130,7 +130,7 @@ class FastRecordParser:
                 if b is not None:
                     body = b.group()
                     pos = b.end()
-                    if body.strip() == "-":
+                    if body.strip() in NO_BODY:
                         body = ""
                 break
             f = field.match(text, pos)

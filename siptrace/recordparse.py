@@ -24,6 +24,9 @@ from .model import (
 )
 
 _DIAG_FLAGS = frozenset({"TF_DIAG", "TF_COMPONENT"})
+# "Message-Body: -" means no body; copies of traces through web pages and word
+# processors turn the hyphen into an en or em dash.
+NO_BODY = frozenset({"-", "\u2013", "\u2014"})
 
 
 def _tv(tok: object) -> str:
@@ -91,7 +94,7 @@ class RecordBuilder(Transformer):
         if not c:
             return ""
         body = _tv(c[0])
-        if body.strip() == "-":
+        if body.strip() in NO_BODY:
             return ""
         return body
 

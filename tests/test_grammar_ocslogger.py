@@ -114,3 +114,9 @@ def test_bad_first_line_is_skipped():
 def test_impossible_date_is_an_error_not_a_crash():
     item = parse_record_text(CONNECTION.replace("11/03/2026", "13/45/2026"), O)
     assert isinstance(item, Skipped) and item.error and item.kind is Kind.ERROR
+
+
+def test_dash_turned_into_an_en_dash_by_a_copy_is_still_no_body():
+    text = PROTOCOL_INVITE.split("Message-Body:")[0] + "Message-Body: \u2013\r\n$$end_record\r\n"
+    msg = parse_record_text(text, O)
+    assert isinstance(msg, SipMessage) and msg.body == ""
