@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from .model import CSeq, Diagnostic, NameAddr, ResultCode, Uri, Via
 
 DIAGNOSTIC_HEADERS = frozenset({"ms-diagnostics", "ms-diagnostics-public", "ms-client-diagnostics"})
-_CACHE = 8192   # enough for the values one call window repeats; bounded for a day of traces
+_CACHE = 2048   # enough for the values one call window repeats; bounded for a day of traces
 
 
 def _text(tok: object) -> str:
