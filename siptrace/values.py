@@ -9,6 +9,7 @@ text, because a diagnostic tool must go on with what it has.
 from __future__ import annotations
 
 import functools
+import re
 from typing import TYPE_CHECKING
 
 from lark import Transformer
@@ -118,6 +119,12 @@ def parse_uri(text: str) -> Uri | None:
 @functools.lru_cache(maxsize=_CACHE)
 def parse_name_addrs(text: str) -> tuple[NameAddr, ...]:
     """name-addr / addr-spec values of one header line (Contact may hold several)."""
+    found = _fast().name_addr(text)
+    return found if found is not None else name_addrs_by_grammar(text)
+
+
+def name_addrs_by_grammar(text: str) -> tuple[NameAddr, ...]:
+    """`parse_name_addrs` through the Lark grammar only (the fast path's reference)."""
     from .model import NameAddr
 
     try:
@@ -163,21 +170,84 @@ def name_addrs(lines: tuple[str, ...]) -> tuple[NameAddr, ...]:
 
 @functools.lru_cache(maxsize=_CACHE)
 def parse_vias(text: str) -> tuple[Via, ...]:
-    from .model import Via
+    """The via-parms of one Via line."""
+    found = _fast().via(text)
+    return found if found is not None else vias_by_grammar(text)
 
+
+def vias_by_grammar(text: str) -> tuple[Via, ...]:
+    """`parse_vias` through the Lark grammar only (the fast path's reference)."""
     try:
         tree = _parse(text, "via_list")
     except LarkError:
         return ()
-    out = []
-    for via in tree.children:
-        proto_tok, sent_by_tok, params = via.children
-        parts = [p.strip() for p in _text(proto_tok).split("/")]
-        sent_by = _text(sent_by_tok).replace(" ", "").replace("\t", "")
-        host, port = _split_hostport(sent_by)
-        out.append(Via(text=text.strip(), protocol="/".join(parts[:2]), transport=parts[-1].upper(),
-                       host=host, port=port, params=params))
-    return tuple(out)
+    return tuple(_via(text, _text(proto), _text(sent_by), params) for proto, sent_by, params
+                 in (via.children for via in tree.children))
+
+
+def _via(text: str, protocol: str, sent_by: str, params: tuple) -> Via:
+    from .model import Via
+
+    parts = [p.strip() for p in protocol.split("/")]
+    host, port = _split_hostport(sent_by.replace(" ", "").replace("\t", ""))
+    return Via(text=text.strip(), protocol="/".join(parts[:2]), transport=parts[-1].upper(),
+               host=host, port=port, params=params)
+
+
+class _FastValues:
+    """The single-value Via and name-addr shapes, read with sipvalues.lark's own terminals.
+
+    Whatever does not fit the plain shape exactly (lists, junk after a quote,
+    empty parameters...) returns None and goes to the grammar; a test compares
+    both on every value of the samples and on damaged ones.
+    """
+
+    def __init__(self) -> None:
+        # each terminal in an atomic group: like the lexer, a token once matched is
+        # never shortened to let the next one fit
+        pat = {t.name: f"(?>{t.pattern.to_regexp()})" for t in value_parser().terminals}
+        ws = "[ \\t\\r\\n]*"
+        quoted, pname, word = pat["QUOTED_STRING"], pat["PNAME"], pat["DISPLAY_WORD"]
+        token = '(?>[^;,"\\s\u201c\u201d]+)'     # an unquoted value without inner blanks
+        params = f"(?:{ws};{ws}{pname}(?:{ws}={ws}(?:{quoted}|{token}))?)*"
+        self._param = re.compile(f";{ws}({pname})(?:{ws}={ws}({quoted}|{token}))?")
+        self._via = re.compile(f"{ws}({pat['SENT_PROTOCOL']}){ws}({pat['SENT_BY']})({params}){ws}\\Z")
+        self._addr_spec = re.compile(f"{ws}({pat['ADDR_SPEC']})")
+        self._bare = re.compile(f"{ws}({pat['ADDR_SPEC']})({params}){ws}\\Z")
+        self._bracketed = re.compile(
+            f"{ws}(?:({quoted}){ws}|((?:{word}[ \\t\\r\\n]+)*{word}){ws})?({pat['ANGLE']})({params}){ws}\\Z")
+
+    def _params(self, text: str) -> tuple[tuple[str, str | None], ...]:
+        return tuple((m.group(1), unquote(m.group(2)) if m.group(2) is not None else None)
+                     for m in self._param.finditer(text))
+
+    def via(self, text: str) -> tuple[Via, ...] | None:
+        m = self._via.match(text)
+        if m is None:
+            return None
+        return (_via(text, m.group(1), m.group(2), self._params(m.group(3))),)
+
+    def name_addr(self, text: str) -> tuple[NameAddr, ...] | None:
+        from .model import NameAddr
+
+        if self._addr_spec.match(text):     # the grammar reads an addr-spec first (its priority)
+            m = self._bare.match(text)
+            if m is None:
+                return None
+            return (NameAddr(text=text.strip(), uri_text=m.group(1), params=self._params(m.group(2))),)
+        m = self._bracketed.match(text)
+        if m is None:
+            return None
+        quoted, words, angle, params = m.groups()
+        display = unquote(quoted) if quoted is not None else (
+            None if words is None else " ".join(words.split()))
+        return (NameAddr(text=text.strip(), uri_text=angle[1:-1].strip(), display=display,
+                         params=self._params(params)),)
+
+
+@functools.lru_cache(maxsize=None)
+def _fast() -> _FastValues:
+    return _FastValues()
 
 
 def vias(lines: tuple[str, ...]) -> tuple[Via, ...]:

@@ -1,0 +1,72 @@
+"""The Via / name-addr fast path and the value grammar agree on every value, good or damaged."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from siptrace import Reader, SipMessage
+from siptrace.values import _fast, name_addrs_by_grammar, vias_by_grammar
+
+from conftest import SAMPLES, SHARED
+from torture_cases import INVALID, VALID
+
+ADDRESS_HEADERS = ("from", "to", "contact", "route", "record-route", "p-asserted-identity", "refer-to")
+
+
+def _values() -> tuple[list[str], list[str]]:
+    vias, addrs = [], []
+    paths = [p for folder in (SAMPLES, SHARED) if folder.is_dir() for p in sorted(folder.iterdir())
+             if p.is_file() and p.suffix in (".log", ".txt", ".UccApilog")]
+    for path in paths:
+        try:
+            items = list(Reader([str(path)]))
+        except Exception:
+            continue
+        for msg in items:
+            if isinstance(msg, SipMessage):
+                vias += msg.headers.lines("via")
+                for name in ADDRESS_HEADERS:
+                    addrs += msg.headers.lines(name)
+    for data, *_ in list(VALID.values()) + list(INVALID.values()):
+        for line in data.decode("utf-8", "replace").replace("\r\n ", " ").split("\r\n"):
+            name, _, value = line.partition(":")
+            if name.strip().lower() in ("via", "v"):
+                vias.append(value)
+            elif name.strip().lower() in ADDRESS_HEADERS + ("f", "t", "m"):
+                addrs.append(value)
+    return vias, addrs
+
+
+def _agree(value: str, fast, slow) -> bool:
+    got = fast(value)
+    if got is None:
+        return False
+    assert got == slow(value), value
+    return True
+
+
+def test_fast_values_agree_with_the_grammar_on_every_sample_value():
+    vias, addrs = _values()
+    assert len(vias) > 100 and len(addrs) > 200
+    taken = sum(_agree(v, _fast().via, vias_by_grammar) for v in vias)
+    taken += sum(_agree(a, _fast().name_addr, name_addrs_by_grammar) for a in addrs)
+    assert taken > (len(vias) + len(addrs)) * 0.8, "the fast path should take most values"
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_fast_values_agree_on_damaged_values(seed):
+    rng = random.Random(seed)
+    vias, addrs = _values()
+    pieces = [" ", "\t", ";", ",", "=", '"', "<", ">", ":", "@", "\\", "x", "\u201c", ";;", "= "]
+    for values, fast, slow in ((vias, _fast().via, vias_by_grammar), (addrs, _fast().name_addr, name_addrs_by_grammar)):
+        for value in rng.sample(values, min(len(values), 150)):
+            chars = list(value)
+            for _ in range(rng.randint(1, 3)):
+                pos = rng.randrange(len(chars) + 1)
+                if rng.random() < 0.5 and chars:
+                    del chars[min(pos, len(chars) - 1)]
+                else:
+                    chars.insert(pos, rng.choice(pieces))
+            _agree("".join(chars), fast, slow)
