@@ -93,5 +93,13 @@ def um_answers(leg: UmLeg) -> list[Message]:
     return [m for m in leg.run.dialog.messages if m.sip.is_response and not leg.run.dialog.sent_by_caller(m)]
 
 
+def why_for(rule: type, leg: UmLeg) -> str:
+    """The rule's "Why it matters", with a word on the UM FQDN when it was inferred."""
+    from ._doc import section
+
+    why = section(rule, "Why it matters")
+    return f"{why} {INFERRED_NOTE}" if leg.inferred else why
+
+
 INFERRED_NOTE = ("The UM FQDN was not given (--um-fqdn), so it was inferred from the trace: the "
                  "Request-URI host of the INVITE sent to the server that answered as MSExchangeUM.")

@@ -7,7 +7,7 @@ from ..findings import Evidence, Finding, Severity
 from ..statemachine import State
 from ..timeline import Timeline
 from ._doc import section
-from ._um import INFERRED_NOTE, um_legs
+from ._um import um_legs, why_for
 
 DELAY_RANGE = (20.0, 45.0)
 
@@ -100,9 +100,7 @@ class AckRetargetBye:
                 ("ack_host", (ack.sip.ruri.host or "").lower() if ack.sip.ruri else None),
                 ("um_fqdn", leg.um_fqdn), ("delay_s", round(delay, 3)), ("bye_from", bye_from),
             )
-            why = section(AckRetargetBye, "Why it matters")
-            if leg.inferred:
-                why += " " + INFERRED_NOTE
+            why = why_for(AckRetargetBye, leg)
             yield Finding(
                 rule=self.id, severity=self.severity,
                 summary=(f"ACK for the call to {leg.invite_host} went to {contact_host} (the UM's 200 OK "

@@ -6,7 +6,7 @@ from ..context import Context, is_ip
 from ..findings import Evidence, Finding, Severity
 from ..timeline import Timeline
 from ._doc import section
-from ._um import INFERRED_NOTE, um_answers, um_legs
+from ._um import um_answers, um_legs, why_for
 
 
 class RuriHostMismatch:
@@ -81,9 +81,7 @@ class RuriHostMismatch:
                 continue
             hosts = sorted({h for _, h in bad})
             what = sorted({w for w, _ in bad})
-            why = section(RuriHostMismatch, "Why it matters")
-            if leg.inferred:
-                why += " " + INFERRED_NOTE
+            why = why_for(RuriHostMismatch, leg)
             yield Finding(
                 rule=self.id, severity=self.severity,
                 summary=(f"{', '.join(what)} toward the UM name {', '.join(hosts)}, "
