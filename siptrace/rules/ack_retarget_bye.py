@@ -6,7 +6,6 @@ from ..context import Context, is_ip
 from ..findings import Evidence, Finding, Severity
 from ..statemachine import State
 from ..timeline import Timeline
-from ._doc import section
 from ._um import um_legs, why_for
 
 DELAY_RANGE = (20.0, 45.0)
