@@ -12,15 +12,14 @@ import difflib
 import json
 import sys
 import textwrap
-from collections.abc import Callable
 from enum import IntEnum
-from functools import wraps
 from typing import Any
 
 import click
 
 from . import __version__
 from .context import Context
+from .cli_errors import friendly
 from .errors import SiptraceError
 from .findings import Severity
 from .export import MESSAGE_FIELDS, message_dict
@@ -34,34 +33,6 @@ class Exit(IntEnum):
     OK = 0
     FINDINGS = 1
     FAILURE = 2
-
-
-class _Failure(click.ClickException):
-    exit_code = Exit.FAILURE
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"siptrace: {self.format_message()}", err=True)
-
-
-def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn expected errors into one line and exit 2; --traceback re-raises."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        ctx = click.get_current_context()
-        try:
-            return fn(*args, **kwargs)
-        except SiptraceError as err:
-            if ctx.find_root().params.get("traceback"):
-                raise
-            raise _Failure(str(err)) from None
-        except OSError as err:
-            if ctx.find_root().params.get("traceback"):
-                raise
-            name = getattr(err, "filename", None) or ""
-            raise _Failure(f"{name}: {err.strerror or err}" if name else str(err)) from None
-
-    return wrapper
 
 
 def _time_option(value: str | None) -> Any:
@@ -81,7 +52,7 @@ class _Group(click.Group):
         try:
             result = super().main(*args, **kwargs)
         except click.UsageError as err:
-            where = f"siptrace {err.ctx.info_name} --help" if err.ctx and err.ctx.parent else "siptrace --help"
+            where = "siptrace --help"
             if err.ctx and err.ctx.parent:
                 where = f"siptrace {err.ctx.command_path.split(' ', 1)[-1]} --help"
             click.echo(f"siptrace: {err.format_message()} (see '{where}')", err=True)
@@ -121,7 +92,7 @@ INPUT_FORMAT = click.option("--input-format", type=click.Choice(list(FORMATS)),
 @click.option("--host", help="Only messages naming this host (Request-URI, From/To/Contact, Via, Route, Peer).")
 @click.option("--since", help="Only messages at or after this UTC time (ISO 8601).")
 @click.option("--until", help="Only messages at or before this UTC time (ISO 8601).")
-@_friendly
+@friendly
 def messages(files: tuple[str, ...], input_format: str | None, quiet: bool, fmt: str, call_id: str | None, method: str | None,
              status: str | None, host: str | None, since: str | None, until: str | None) -> None:
     """List the SIP messages of trace FILES.
@@ -180,7 +151,7 @@ def _skip_note(reader: Reader) -> None:
 @QUIET
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--show-skipped", default=5, show_default=True, help="How many skipped records to show per input.")
-@_friendly
+@friendly
 def stats(files: tuple[str, ...], input_format: str | None, quiet: bool, fmt: str, show_skipped: int) -> None:
     """Count what trace FILES hold: records, SIP messages, diagnostics, skipped, errors.
 
@@ -237,7 +208,7 @@ FAIL_ON = {"info": Severity.INFO, "warning": Severity.WARNING, "error": Severity
 @click.option("--min-severity", type=click.Choice(list(FAIL_ON)), default="info", show_default=True,
               help="Hide findings below this severity in the text output.")
 @click.option("-v", "--verbose", is_flag=True, help="Show every piece of evidence and the ladder of each failing call.")
-@_friendly
+@friendly
 def diagnose(files: tuple[str, ...], input_format: str | None, quiet: bool, um_fqdn: tuple[str, ...], edge_fqdn: tuple[str, ...],
              pool_fqdn: tuple[str, ...], fmt: str, fail_on: str, min_severity: str, verbose: bool) -> None:
     """Say what went wrong in the calls of trace FILES, with evidence and a fix.
@@ -263,7 +234,7 @@ def diagnose(files: tuple[str, ...], input_format: str | None, quiet: bool, um_f
 
 @main.command()
 @click.argument("rule_id", required=False)
-@_friendly
+@friendly
 def rules(rule_id: str | None) -> None:
     """List the rules, or explain one (siptrace rules ack-retarget-bye)."""
     from .rules import RULES, by_id, sections

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import difflib
 import shutil
-from collections.abc import Callable, Iterator
-from functools import wraps
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import click
 
 from .context import Context
 from .detect import FORMATS
+from .cli_errors import friendly
 from .errors import SiptraceError
 from .findings import Finding, Severity
 from .model import DiagRecord, Item, SipMessage
@@ -26,31 +25,6 @@ from .rules import run_rules
 from .timeline import Timeline, build_timeline
 
 OUTPUTS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
-
-
-class _Failure(click.ClickException):
-    """One line on stderr, exit 2 (could not read the input, or a wrong option)."""
-
-    exit_code = 2
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"siptrace: {self.format_message()}", err=True)
-
-
-def _one_line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (SiptraceError, OSError) as err:
-            if click.get_current_context().find_root().params.get("traceback"):
-                raise
-            if isinstance(err, SiptraceError):
-                raise _Failure(str(err)) from None
-            name = getattr(err, "filename", None) or ""
-            raise _Failure(f"{name}: {err.strerror or err}" if name else str(err)) from None
-
-    return wrapper
 
 
 def _read(files: tuple[str, ...], input_format: str | None, progress: bool,
@@ -107,7 +81,7 @@ def _unknown(call_id: str, seen: set[str]) -> SiptraceError:
 @click.option("--input-format", type=click.Choice(list(FORMATS)),
               help="Read every input with this reader instead of detecting it from the content.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
-@_one_line_errors
+@friendly
 def ladder_command(files: tuple[str, ...], call_id: str | None, output: str | None, width: int | None,
                    um_fqdn: tuple[str, ...], edge_fqdn: tuple[str, ...], pool_fqdn: tuple[str, ...],
                    input_format: str | None, quiet: bool) -> None:

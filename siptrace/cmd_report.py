@@ -9,22 +9,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
 
 import click
 
 from .context import Context
 from .detect import FORMATS
-from .errors import SiptraceError
-
-
-class _Failure(click.ClickException):
-    """Could not read the input or write the report: one line on stderr, exit 2."""
-
-    exit_code = 2
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"siptrace: {self.format_message()}", err=True)
+from .cli_errors import friendly
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -50,6 +40,7 @@ def _same_file(a: str, b: str) -> bool:
 @click.option("--input-format", type=click.Choice(list(FORMATS)),
               help="Read every input with this reader instead of detecting it from the content.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
+@friendly
 def report_command(files: tuple[str, ...], output: str, um_fqdn: tuple[str, ...], edge_fqdn: tuple[str, ...],
                    pool_fqdn: tuple[str, ...], call_ids: tuple[str, ...], redact: bool, redact_domains: bool,
                    redact_map: str | None, input_format: str | None, quiet: bool) -> None:
@@ -68,23 +59,12 @@ def report_command(files: tuple[str, ...], output: str, um_fqdn: tuple[str, ...]
         raise click.BadParameter("the redaction map must not be the report itself", param_hint="'--redact-map'")
     redactor = Redactor(redact_domains) if (redact or redact_domains or redact_map) else None
     ctx = Context.of(um_fqdn, edge_fqdn, pool_fqdn)
-    traceback = bool(click.get_current_context().find_root().params.get("traceback"))
-    try:
-        report = build_report(files, ctx, call_ids=call_ids, redactor=redactor, input_format=input_format,
-                              progress=not quiet)
-        written = write_report(report, output)
-        if redactor is not None and redact_map:
-            Path(redact_map).write_text(json.dumps(redactor.mapping(), indent=2, ensure_ascii=False) + "\n",
-                                        encoding="utf-8")
-    except SiptraceError as err:
-        if traceback:
-            raise
-        raise _Failure(str(err)) from None
-    except OSError as err:
-        if traceback:
-            raise
-        name = getattr(err, "filename", None) or ""
-        raise _Failure(f"{name}: {err.strerror or err}" if name else str(err)) from None
+    report = build_report(files, ctx, call_ids=call_ids, redactor=redactor, input_format=input_format,
+                          progress=not quiet)
+    written = write_report(report, output)
+    if redactor is not None and redact_map:
+        Path(redact_map).write_text(json.dumps(redactor.mapping(), indent=2, ensure_ascii=False) + "\n",
+                                    encoding="utf-8")
     images = sum(1 for p in written[1:])
     findings = len(report.findings)
     extra = f" and {images} image(s) in {written[1].parent}" if images else ""
