@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from collections.abc import Callable, Iterable, Iterator
+from typing import TextIO, TypeVar
+
+T = TypeVar("T")
 
 THRESHOLD = 50 * 1024 * 1024     # inputs smaller than this finish before a bar helps
 
@@ -34,6 +37,16 @@ class Progress:
         extra = f", {findings} findings" if findings is not None else ""
         self.stream.write(f"\r{share}{mb:,.0f} MB read ({rate:,.0f} MB/s), {records:,} records, {sip:,} SIP{extra}  ")
         self.stream.flush()
+
+    def follow(self, items: Iterable[T], counts: Callable[[], tuple[int, int, int]]) -> Iterator[T]:
+        """Pass ``items`` through, redrawing from ``counts()`` (bytes, records, SIP) now and then."""
+        try:
+            for n, item in enumerate(items):
+                if not n & 1023:
+                    self.update(*counts())
+                yield item
+        finally:
+            self.close()
 
     def close(self) -> None:
         if self.enabled:

@@ -197,17 +197,10 @@ class Reader:
                 stats = InputStats(source.name)
                 self.stats.append(stats)
                 items = read_any(source, stats, self.input_format)
-                if not self.progress:
-                    yield from items
-                    continue
-                bar = Progress(source.size)
-                try:
-                    for n, item in enumerate(items):
-                        if not n & 1023:
-                            bar.update(stats.bytes, stats.records, stats.sip)
-                        yield item
-                finally:
-                    bar.close()
+                if self.progress:
+                    items = Progress(source.size).follow(
+                        items, lambda s=stats: (s.bytes, s.records, s.sip))   # type: ignore[misc]
+                yield from items
 
     def totals(self) -> InputStats:
         total = InputStats("total")

@@ -56,15 +56,11 @@ def _merged(paths: Sequence[str], input_format: str | None, inputs: list[InputSt
         stats = InputStats(source.name)
         inputs.append(stats)
         streams.append(_keyed(read_any(source, stats, input_format), n))
-    try:
-        for count, (_, _, _, item) in enumerate(heapq.merge(*streams)):
-            if bar is not None and not count & 1023:
-                bar.update(sum(s.bytes for s in inputs), sum(s.records for s in inputs),
-                           sum(s.sip for s in inputs))
-            yield item
-    finally:
-        if bar is not None:
-            bar.close()
+    items = (item for _, _, _, item in heapq.merge(*streams))
+    if bar is not None:
+        items = bar.follow(items, lambda: (sum(s.bytes for s in inputs), sum(s.records for s in inputs),
+                                           sum(s.sip for s in inputs)))
+    yield from items
 
 
 def _keyed(items: Iterator[Item], n: int) -> Iterator[tuple[datetime, int, int, Item]]:
