@@ -72,16 +72,20 @@ class Trace:
         """
         from .ladder import ladder_figure
 
-        call_id = call_id or self.failing_call_id() or (self.timeline.calls[0].call_id if self.timeline.calls else "")
-        self.call(call_id)  # a clear KeyError for an unknown Call-ID
+        call_id = self._pick(call_id)
         return ladder_figure(self.timeline, call_id, self.findings_of(call_id))
 
     def ladder_text(self, call_id: str | None = None, width: int = 100) -> str:
         from .ladder import ladder_text
 
+        call_id = self._pick(call_id)
+        return ladder_text(self.timeline, call_id, self.findings_of(call_id), width)
+
+    def _pick(self, call_id: str | None) -> str:
+        """The call asked for (a clear KeyError if unknown), else the worst one, else the first."""
         call_id = call_id or self.failing_call_id() or (self.timeline.calls[0].call_id if self.timeline.calls else "")
         self.call(call_id)
-        return ladder_text(self.timeline, call_id, self.findings_of(call_id), width)
+        return call_id
 
     @property
     def size(self) -> dict[str, int]:

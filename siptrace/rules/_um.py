@@ -39,13 +39,6 @@ def _toward(sip: SipMessage, ctx: Context) -> bool:
                 and sip.peer and ctx.is_um(sip.peer.host))
 
 
-def _closest_to_um(invite: Message) -> SipMessage:
-    """The last outgoing sighting (nearest the UM), else the last one."""
-    outgoing = [s for s in invite.sightings
-                if s.direction and s.direction.direction is Direction.OUTGOING]
-    return (outgoing or invite.sightings)[-1]
-
-
 def um_legs(timeline: Timeline, ctx: Context) -> list[UmLeg]:
     legs = []
     for dialog in timeline.dialogs:
@@ -62,7 +55,7 @@ def um_legs(timeline: Timeline, ctx: Context) -> list[UmLeg]:
                 (sip.peer.host.lower() if sip.peer else None)
             legs.append(UmLeg(run, invite, sip, host or ctx.um_fqdns[0], inferred=False))
         elif answered_by_um:
-            sip = _closest_to_um(invite)
+            sip = invite.forwarded
             uri = sip.ruri
             host = uri.host.lower() if uri and uri.host else None
             given = _given_for(host, ctx)
