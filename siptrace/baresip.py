@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 from lark import Lark
 from lark.exceptions import LarkError
 
 from .grammar import _open
+from .inputs import counted_lines
 from .model import Item, Origin, Skipped
 from .recordparse import parse_message_text
 
@@ -89,7 +90,7 @@ def _is_marker(line: str) -> bool:
     return len(stripped) >= 3 and len(set(stripped)) == 1 and stripped[0] in "-=*#_~"
 
 
-def _logical_lines(stream: BinaryIO) -> Iterator[tuple[int, int, str]]:
+def _logical_lines(stream: Iterable[bytes]) -> Iterator[tuple[int, int, str]]:
     """(line, byte offset, text) with syslog escapes and Expressway indents undone."""
     offset = 0
     in_sipmsg = False
@@ -147,8 +148,7 @@ def read_sip_text(stream: BinaryIO, name: str, stats) -> Iterator[Item]:  # type
             yield item
         other, other_lines = None, 0
 
-    raw_counter = _Counter(stream, stats)
-    for lineno, offset, line in _logical_lines(raw_counter):  # type: ignore[arg-type]
+    for lineno, offset, line in _logical_lines(counted_lines(stream, stats)):
         if is_start_line(line):
             yield from emit()
             yield from emit_other()
@@ -189,17 +189,3 @@ def _assemble(lines: list[str]) -> tuple[str, int]:
             body = encoded[:length].decode("utf-8", errors="replace")
             left = sum(1 for line in rest.splitlines() if line.strip())
     return "\r\n".join(head) + "\r\n\r\n" + body, left
-
-
-class _Counter:
-    """Counts bytes and lines of the underlying stream as they are read."""
-
-    def __init__(self, stream: BinaryIO, stats) -> None:  # type: ignore[no-untyped-def]
-        self._stream = stream
-        self._stats = stats
-
-    def __iter__(self) -> Iterator[bytes]:
-        for raw in self._stream:
-            self._stats.bytes += len(raw)
-            self._stats.lines += 1
-            yield raw

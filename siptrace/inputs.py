@@ -41,6 +41,14 @@ class Source:
         self.stream.close()
 
 
+def counted_lines(stream: BinaryIO, stats) -> Iterator[bytes]:  # type: ignore[no-untyped-def]
+    """The stream's lines, adding each to ``stats.bytes`` / ``stats.lines`` as it is read."""
+    for raw in stream:
+        stats.bytes += len(raw)
+        stats.lines += 1
+        yield raw
+
+
 def _looks_like_etl(head: bytes) -> bool:
     # An ETW .etl file is a binary buffer stream: many NUL bytes and none of
     # a text trace's markers in its first kilobytes.

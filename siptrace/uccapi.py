@@ -19,6 +19,7 @@ from lark import Lark
 from lark.exceptions import LarkError
 
 from .grammar import _open
+from .inputs import counted_lines
 from .model import Direction, Item, Origin, Peer, Skipped, TraceDirection
 from .recordparse import parse_message_text
 from .values import split_hostport
@@ -96,9 +97,7 @@ def read_client_log(stream: BinaryIO, name: str, stats) -> Iterator[Item]:  # ty
             yield item
         other_start, other_lines = None, 0
 
-    for lineno, raw in enumerate(stream, start=1):
-        stats.bytes += len(raw)
-        stats.lines += 1
+    for lineno, raw in enumerate(counted_lines(stream, stats), start=1):
         line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
         here = offset
         offset += len(raw)
