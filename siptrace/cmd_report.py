@@ -65,7 +65,7 @@ def report_command(files: tuple[str, ...], output: str, um_fqdn: tuple[str, ...]
     if redactor is not None and redact_map:
         Path(redact_map).write_text(json.dumps(redactor.mapping(), indent=2, ensure_ascii=False) + "\n",
                                     encoding="utf-8")
-    images = sum(1 for p in written[1:])
+    images = len(written) - 1
     findings = len(report.findings)
     extra = f" and {images} image(s) in {written[1].parent}" if images else ""
     click.echo(f"wrote {written[0]}{extra}: {findings} finding(s)"

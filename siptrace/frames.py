@@ -93,7 +93,7 @@ def _dialog_row(timeline: Timeline, d: Dialog) -> dict[str, Any]:
     invite = run.invite if run else None
     finals = [m for m in d.responses(d.method or "") if (m.sip.status or 0) >= 200 and not m.is_retransmission]
     ok = run.entered.get(State.CONFIRMED) if run else None
-    byes = [m for m in d.requests("BYE")]
+    byes = d.requests("BYE")
     return {
         "call_id": d.call_id, "caller_tag": d.caller_tag, "callee_tag": d.callee_tag, "method": d.method,
         "state": run.state.value if run else None, "first_time": d.first_time, "last_time": d.last_time,
