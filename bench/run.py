@@ -8,8 +8,10 @@ as a separate process, side by side, and print wall time, MB/s, messages/s and p
 
 Each measured command runs under a small wrapper process (``python -c``) that starts it, waits
 for it and reads ``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss`` (KiB on Linux); a fresh wrapper
-per measurement, so the figure is that command's own. The wrapper times the command itself, so
-Python start-up of the wrapper is not counted.
+per measurement, so the figure is that command's own. While it waits, the wrapper also sums VmRSS
+over the command and its descendants every 20 ms, since a command with worker processes uses
+the memory of all of them at once; peak RSS is the larger of the two. The wrapper times the
+command itself, so Python start-up of the wrapper is not counted.
 
 Tools are rows of TOOLS below: a name, the kind of input they read, an argv builder, an
 availability check and an output parser. Add a row to benchmark another command.
@@ -45,18 +47,49 @@ MB = 1_000_000
 # pre-exec address space's high-water mark over into the child), so run.py measures that
 # floor once (with `true`) and marks figures that sit on it.
 WRAPPER = r"""
-import os, sys, time, resource
+import os, sys, time, resource, select
 res, argv = sys.argv[1], sys.argv[2:]
+
+def tree_rss_kib(root):
+    # VmRSS summed over the command and all its descendants (worker processes)
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            with open("/proc/%d/status" % pid) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+                        break
+            with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+                todo.extend(int(c) for c in f.read().split())
+        except (OSError, ValueError):
+            pass
+    return total
+
 t0 = time.perf_counter()
 try:
     pid = os.posix_spawnp(argv[0], argv, os.environ)
 except OSError as e:
     open(res, "w").write("spawn-error %s\n" % e)
     raise SystemExit(127)
-_, st = os.waitpid(pid, 0)
+peak = 0
+try:
+    waiter = os.pidfd_open(pid)
+except (AttributeError, OSError):
+    waiter = None
+while True:
+    done, st = os.waitpid(pid, os.WNOHANG)
+    if done:
+        break
+    peak = max(peak, tree_rss_kib(pid))
+    if waiter is not None:
+        select.select([waiter], [], [], 0.02)   # wakes at once when the command ends
+    else:
+        time.sleep(0.02)
 wall = time.perf_counter() - t0
 ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-open(res, "w").write("%d %.6f %d %.6f %.6f\n" % (os.waitstatus_to_exitcode(st), wall, ru.ru_maxrss, ru.ru_utime, ru.ru_stime))
+open(res, "w").write("%d %.6f %d %.6f %.6f %d\n" % (os.waitstatus_to_exitcode(st), wall, ru.ru_maxrss, ru.ru_utime, ru.ru_stime, peak))
 """
 
 
@@ -284,7 +317,10 @@ def measure(argv: list[str], env: dict[str, str] | None, workdir: Path, timeout:
         if not line or line[0] == "spawn-error":
             return {"ok": False, "error": " ".join(line) or "wrapper failed (exit %d)" % p.returncode}
         rc, wall, rss_kib, ut, st = int(line[0]), float(line[1]), int(line[2]), float(line[3]), float(line[4])
-        r = {"ok": True, "rc": rc, "wall_s": wall, "rss_kib": rss_kib, "user_s": ut, "sys_s": st,
+        tree_kib = int(line[5]) if len(line) > 5 else 0
+        # the larger of: the biggest single process (exact), the summed tree (sampled every 20 ms)
+        r = {"ok": True, "rc": rc, "wall_s": wall, "rss_kib": max(rss_kib, tree_kib), "user_s": ut, "sys_s": st,
+             "max_process_rss_kib": rss_kib, "tree_rss_kib": tree_kib,
              "stdout": out_path.read_text(errors="replace"), "stderr": err_path.read_text(errors="replace")}
         return r
     finally:

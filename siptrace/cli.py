@@ -208,9 +208,12 @@ FAIL_ON = {"info": Severity.INFO, "warning": Severity.WARNING, "error": Severity
 @click.option("--min-severity", type=click.Choice(list(FAIL_ON)), default="info", show_default=True,
               help="Hide findings below this severity in the text output.")
 @click.option("-v", "--verbose", is_flag=True, help="Show every piece of evidence and the ladder of each failing call.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes for large server traces (default: one per core, at most 4).")
 @friendly
 def diagnose(files: tuple[str, ...], input_format: str | None, quiet: bool, um_fqdn: tuple[str, ...], edge_fqdn: tuple[str, ...],
-             pool_fqdn: tuple[str, ...], fmt: str, fail_on: str, min_severity: str, verbose: bool) -> None:
+             pool_fqdn: tuple[str, ...], fmt: str, fail_on: str, min_severity: str, verbose: bool,
+             jobs: int | None) -> None:
     """Say what went wrong in the calls of trace FILES, with evidence and a fix.
 
     \b
@@ -218,11 +221,11 @@ def diagnose(files: tuple[str, ...], input_format: str | None, quiet: bool, um_f
         siptrace diagnose fe.log edge.log --um-fqdn um01.contoso.com
     """
     from .render import diagnosis_text
-    from .stream import diagnose_stream as run_diagnosis
+    from .parallel import diagnose_parallel
 
     ctx = Context.of(um_fqdn, edge_fqdn, pool_fqdn)
-    result = run_diagnosis(files, ctx, input_format=input_format, progress=not quiet,
-                           ladders=verbose and fmt == "text")
+    result = diagnose_parallel(files, ctx, input_format=input_format, progress=not quiet,
+                               ladders=verbose and fmt == "text", jobs=jobs)
     if fmt == "json":
         click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
     else:

@@ -20,11 +20,19 @@ class SiptraceError(Exception):
         self.path = path
         self.hint = hint
 
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        # keyword-only path/hint: the default pickling (args only) would lose them
+        return (_rebuild, (type(self), self.message, self.path, self.hint))
+
     def __str__(self) -> str:
         head = f"{self.path}: {self.message}" if self.path else self.message
         if self.hint:
             return f"{head.rstrip('.')}. {self.hint}"
         return head
+
+
+def _rebuild(cls: type[SiptraceError], message: str, path: str | None, hint: str | None) -> SiptraceError:
+    return cls(message, path=path, hint=hint)
 
 
 class InputError(SiptraceError):

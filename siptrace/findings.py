@@ -79,5 +79,8 @@ class Finding:
 
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:
-    """Worst first, then in time order."""
-    return sorted(findings, key=lambda f: (-f.severity.rank, f.time is None, f.time or datetime.min, f.rule))
+    """Worst first, then in time order; ties by where the first evidence is, so any run gives one order."""
+    return sorted(findings, key=lambda f: (-f.severity.rank, f.time is None, f.time or datetime.min, f.rule,
+                                           f.evidence[0].origin.file if f.evidence else "",
+                                           f.evidence[0].origin.line if f.evidence else 0,
+                                           f.call_id or ""))

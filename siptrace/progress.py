@@ -38,8 +38,8 @@ class Progress:
         self.stream.write(f"\r{share}{mb:,.0f} MB read ({rate:,.0f} MB/s), {records:,} records, {sip:,} SIP{extra}  ")
         self.stream.flush()
 
-    def follow(self, items: Iterable[T], counts: Callable[[], tuple[int, int, int]]) -> Iterator[T]:
-        """Pass ``items`` through, redrawing from ``counts()`` (bytes, records, SIP) now and then."""
+    def follow(self, items: Iterable[T], counts: Callable[[], tuple[int, ...]]) -> Iterator[T]:
+        """Pass ``items`` through, redrawing from ``counts()`` (bytes, records, SIP[, findings]) now and then."""
         try:
             for n, item in enumerate(items):
                 if not n & 1023:

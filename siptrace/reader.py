@@ -18,6 +18,7 @@ from .errors import InputError
 from .inputs import Source, open_sources
 from .progress import Progress
 from .model import Item, Kind, Origin, SipMessage, Skipped
+from .partition import Share
 from .recordparse import parse_record_text
 
 KEEP_SKIPPED = 20
@@ -106,9 +107,17 @@ def _junk_reason(piece: Junk) -> str:
     return "text outside any record"
 
 
-def pieces_to_items(pieces: Iterable[RawRecord | Junk | Truncated], name: str, stats: InputStats) -> Iterator[Item]:
-    """Parse framed pieces of one input into items, counting each."""
+def pieces_to_items(pieces: Iterable[RawRecord | Junk | Truncated], name: str, stats: InputStats,
+                    share: Share | None = None) -> Iterator[Item]:
+    """Parse framed pieces of one input into items, counting each.
+
+    With a ``share``, only the pieces it owns are parsed and counted; the
+    other workers count the rest.
+    """
+    owns = share.owns if share is not None else None
     for piece in pieces:
+        if owns is not None and not owns(piece):
+            continue
         origin = Origin(name, piece.line, piece.offset)
         item: Item
         if isinstance(piece, RawRecord):
@@ -128,7 +137,7 @@ def pieces_to_items(pieces: Iterable[RawRecord | Junk | Truncated], name: str, s
         yield item
 
 
-def read_source(source: Source, stats: InputStats) -> Iterator[Item]:
+def read_source(source: Source, stats: InputStats, share: Share | None = None) -> Iterator[Item]:
     """Items of one opened server-trace `Source`."""
 
     def blocks() -> Iterator[bytes]:
@@ -145,13 +154,17 @@ def read_source(source: Source, stats: InputStats) -> Iterator[Item]:
             stats.lines += 1
 
     try:
-        yield from pieces_to_items(frame_blocks(blocks()), source.name, stats)
+        yield from pieces_to_items(frame_blocks(blocks()), source.name, stats, share)
     finally:
         source.close()
 
 
-def read_any(source: Source, stats: InputStats, input_format: str | None = None) -> Iterator[Item]:
-    """Items of one source, with the reader its content (or ``input_format``) calls for."""
+def read_any(source: Source, stats: InputStats, input_format: str | None = None,
+             share: Share | None = None) -> Iterator[Item]:
+    """Items of one source, with the reader its content (or ``input_format``) calls for.
+
+    A ``share`` (this worker's part of a server trace) applies to server traces only.
+    """
     fmt = input_format or detect(source.head(), source.name)
     stats.format = fmt or "unknown"
     if fmt is None:
@@ -159,8 +172,11 @@ def read_any(source: Source, stats: InputStats, input_format: str | None = None)
         raise InputError("is not a trace siptrace knows (server trace, client log, SIP text, pcap)",
                          path=source.name, hint=f"Force a reader with --input-format ({'|'.join(FORMATS)})")
     if fmt == "ocslogger":
-        yield from read_source(source, stats)
+        yield from read_source(source, stats, share)
         return
+    if share is not None:
+        source.close()
+        raise ValueError("only server traces can be read in shares")
     try:
         if fmt == "uccapi":
             from .uccapi import read_client_log

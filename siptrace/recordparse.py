@@ -288,6 +288,13 @@ def _fast():  # type: ignore[no-untyped-def]
     return FastRecordParser(record_parser())
 
 
+def warm_up() -> None:
+    """Build the record parsers now (before worker processes fork and share them)."""
+    record_parser()
+    _fast()
+    values.warm_up()
+
+
 def parse_record_tuples(text: str, fast: bool = True) -> tuple:
     """The record's parse (tuples); the fast path first, Lark when it is unsure.
 

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import heapq
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from .context import Context
 from .correlate import OffsetEstimator
@@ -29,6 +30,7 @@ from .diagnose import Diagnosis, Summary
 from .findings import Finding, sort_findings
 from .inputs import open_sources
 from .model import DiagRecord, Item, SipMessage
+from .partition import Share
 from .progress import Progress
 from .reader import InputStats, read_any
 from .rules import RULES, Rule, run_rules
@@ -46,20 +48,28 @@ class _Bucket:
         self.messages = 0
 
 
+class Meter(Protocol):
+    """What follows a run's progress: `Progress` on a terminal, or a parent's counters."""
+
+    def follow(self, items: Iterable[Item], counts: Callable[[], tuple[int, ...]]) -> Iterator[Item]: ...
+
+
 def _merged(paths: Sequence[str], input_format: str | None, inputs: list[InputStats],
-            progress: bool) -> Iterator[Item]:
+            meter: Meter | Callable[[int], Meter] | None, found: list[Finding],
+            share: Share | None = None) -> Iterator[Item]:
     """Items of every input, merged by time (each input is read in its own order)."""
     sources = [src for path in paths for src in open_sources(path)]
-    bar = Progress(sum(s.size or 0 for s in sources)) if progress else None
+    if callable(meter):
+        meter = meter(sum(s.size or 0 for s in sources))
     streams = []
     for n, source in enumerate(sources):
         stats = InputStats(source.name)
         inputs.append(stats)
-        streams.append(_keyed(read_any(source, stats, input_format), n))
+        streams.append(_keyed(read_any(source, stats, input_format, share), n))
     items = (item for _, _, _, item in heapq.merge(*streams))
-    if bar is not None:
-        items = bar.follow(items, lambda: (sum(s.bytes for s in inputs), sum(s.records for s in inputs),
-                                           sum(s.sip for s in inputs)))
+    if meter is not None:
+        items = meter.follow(items, lambda: (sum(s.bytes for s in inputs), sum(s.records for s in inputs),
+                                             sum(s.sip for s in inputs), len(found)))
     yield from items
 
 
@@ -75,16 +85,20 @@ def _keyed(items: Iterator[Item], n: int) -> Iterator[tuple[datetime, int, int, 
 def diagnose_stream(paths: str | Sequence[str], ctx: Context | None = None,
                     rules: Sequence[type[Rule]] = RULES, input_format: str | None = None,
                     progress: bool = False, idle: float = 64.0, max_messages: int = 5000,
-                    ladders: bool = False) -> Diagnosis:
+                    ladders: bool = False, share: Share | None = None,
+                    meter: Meter | None = None, estimator: OffsetEstimator | None = None) -> Diagnosis:
     """Diagnose in bounded memory; the result has findings and counts, no timeline.
 
     With ``ladders``, the text ladder of every call with a finding at warning or
     above is drawn while the call is still in memory (``Diagnosis.ladders``).
+    A ``share`` limits the run to one worker's part of the records
+    (`siptrace.parallel`); a ``meter`` replaces the progress line; an
+    ``estimator`` given by the caller collects the clock differences.
     """
     ctx = ctx or Context()
     paths = [paths] if isinstance(paths, str) else list(paths)
     inputs: list[InputStats] = []
-    estimator = OffsetEstimator()
+    estimator = estimator if estimator is not None else OffsetEstimator()
     findings: list[Finding] = []
     summary = Summary(inputs=inputs)
     buckets: OrderedDict[str, _Bucket] = OrderedDict()
@@ -114,7 +128,9 @@ def diagnose_stream(paths: str | Sequence[str], ctx: Context | None = None,
         if len(recently) > 20_000:
             recently.popitem(last=False)
 
-    for item in _merged(paths, input_format, inputs, progress):
+    if meter is None and progress:
+        meter = Progress   # type: ignore[assignment]   # sized once the inputs are open
+    for item in _merged(paths, input_format, inputs, meter, findings, share):
         if isinstance(item, SipMessage):
             call_id = item.call_id or _NO_CALL
         elif isinstance(item, DiagRecord):

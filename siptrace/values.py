@@ -250,6 +250,11 @@ def _fast() -> _FastValues:
     return _FastValues()
 
 
+def warm_up() -> None:
+    """Build the value parser and its fast path now (see `recordparse.warm_up`)."""
+    _fast()
+
+
 def vias(lines: tuple[str, ...]) -> tuple[Via, ...]:
     out: list[Via] = []
     for line in lines:

@@ -1,0 +1,215 @@
+"""``diagnose`` on several cores: one process per core, each judging its share of the calls.
+
+Why processes: parsing is pure Python, so threads would take turns on one
+core.  Why shares by Call-ID rather than byte ranges: a call's messages are
+spread over the whole trace (and over several files), and the rules need a
+call whole; with shares by Call-ID (`siptrace.partition`) each worker runs
+the ordinary streaming diagnosis on its calls and nothing has to be sent
+between workers but the results.  Every worker frames every input, which is
+a byte search and costs a small part of parsing.
+
+The parent only opens the inputs to check them, starts the workers, draws
+the progress line from counters they share, and merges their results: the
+findings, the counts (which add up as in one process), the clock offsets
+(from the clock differences of all workers together) and the ladders.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from .context import Context
+from .correlate import OffsetEstimator
+from .detect import detect
+from .diagnose import Diagnosis, Summary
+from .findings import sort_findings
+from .inputs import open_sources
+from .model import Item
+from .partition import Share
+from .progress import Progress
+from .reader import KEEP_SKIPPED, InputStats
+from .rules import RULES, Rule
+from .stream import diagnose_stream
+
+# Below this much input, starting workers costs more than it saves.
+MIN_PARALLEL_BYTES = 8 * 1024 * 1024
+_COUNTERS = 4          # bytes, records, SIP messages, findings
+
+
+def default_jobs() -> int:
+    """The cores this process may run on, at most 4 (memory grows with each worker)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:   # pragma: no cover - not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4))
+
+
+def _server_traces(paths: Sequence[str], input_format: str | None) -> tuple[bool, int]:
+    """Whether every input is a server trace, and their total size."""
+    total = 0
+    plain = True
+    for path in paths:
+        for source in open_sources(path):
+            try:
+                total += source.size or 0
+                fmt = input_format or detect(source.head(), source.name)
+                plain = plain and fmt == "ocslogger"
+            finally:
+                source.close()
+    return plain, total
+
+
+class _SharedMeter:
+    """A worker's counters in memory the parent reads (no pipe, no lock: one writer each)."""
+
+    def __init__(self, counters: Any, index: int) -> None:
+        self.counters = counters
+        self.base = index * _COUNTERS
+
+    def follow(self, items: Iterable[Item], counts: Callable[[], tuple[int, ...]]) -> Iterator[Item]:
+        for n, item in enumerate(items):
+            if not n & 1023:
+                self._store(counts())
+            yield item
+        self._store(counts())
+
+    def _store(self, values: tuple[int, ...]) -> None:
+        for i, value in enumerate(values[:_COUNTERS]):
+            self.counters[self.base + i] = value
+
+
+_counters: Any = None   # set in each worker by `_init`
+
+
+def _init(counters: Any) -> None:
+    global _counters
+    _counters = counters
+
+
+def _work(paths: list[str], ctx: Context, rules: Sequence[type[Rule]], input_format: str | None,
+          idle: float, max_messages: int, ladders: bool, share: Share) -> tuple[Diagnosis, OffsetEstimator]:
+    estimator = OffsetEstimator()
+    meter = _SharedMeter(_counters, share.index) if _counters is not None else None
+    result = diagnose_stream(paths, ctx, rules, input_format=input_format, idle=idle,
+                             max_messages=max_messages, ladders=ladders, share=share, meter=meter,
+                             estimator=estimator)
+    return result, estimator
+
+
+def diagnose_parallel(paths: str | Sequence[str], ctx: Context | None = None,
+                      rules: Sequence[type[Rule]] = RULES, input_format: str | None = None,
+                      progress: bool = False, idle: float = 64.0, max_messages: int = 5000,
+                      ladders: bool = False, jobs: int | None = None,
+                      min_bytes: int = MIN_PARALLEL_BYTES) -> Diagnosis:
+    """Same result as `diagnose_stream`, with ``jobs`` worker processes.
+
+    Runs in this process instead when there is one job, when any input is not
+    a server trace (a client log or a capture is read whole by one reader),
+    or, with ``jobs`` left to the default, when the inputs are smaller than
+    ``min_bytes``.
+    """
+    ctx = ctx or Context()
+    paths = [paths] if isinstance(paths, str) else list(paths)
+    if jobs is None:
+        jobs = default_jobs()
+    else:
+        jobs, min_bytes = max(1, jobs), 0
+    plain, total = _server_traces(paths, input_format)
+    if jobs < 2 or not plain or total < min_bytes:
+        return diagnose_stream(paths, ctx, rules, input_format=input_format, progress=progress,
+                               idle=idle, max_messages=max_messages, ladders=ladders)
+    try:
+        return _run(paths, ctx, rules, input_format, progress, idle, max_messages, ladders, jobs, total)
+    except BrokenProcessPool:
+        # a worker was killed (out of memory, a signal): one process can still do the job
+        return diagnose_stream(paths, ctx, rules, input_format=input_format, progress=progress,
+                               idle=idle, max_messages=max_messages, ladders=ladders)
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    # fork shares the built grammars with the workers; elsewhere each builds its own
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+def _run(paths: list[str], ctx: Context, rules: Sequence[type[Rule]], input_format: str | None,
+         progress: bool, idle: float, max_messages: int, ladders: bool, jobs: int,
+         total: int) -> Diagnosis:
+    from .recordparse import warm_up
+
+    warm_up()   # build the parsers once, before the workers fork
+    mp = _context()
+    counters = mp.Array("q", jobs * _COUNTERS, lock=False)
+    bar = Progress(total) if progress else None
+    with ProcessPoolExecutor(jobs, mp_context=mp, initializer=_init, initargs=(counters,)) as pool:
+        futures = [pool.submit(_work, paths, ctx, rules, input_format, idle, max_messages, ladders,
+                               Share(i, jobs)) for i in range(jobs)]
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=0.25, return_when=FIRST_EXCEPTION)
+            if any(f.exception() is not None for f in done):
+                for f in pending:
+                    f.cancel()
+                next(f for f in done if f.exception() is not None).result()   # raises it
+            if bar is not None:
+                rows = [counters[i * _COUNTERS:(i + 1) * _COUNTERS] for i in range(jobs)]
+                bar.update(min(r[0] for r in rows), sum(r[1] for r in rows), sum(r[2] for r in rows),
+                           sum(r[3] for r in rows))
+        if bar is not None:
+            bar.close()
+        results = [f.result() for f in futures]
+    return _merge(ctx, results)
+
+
+def _merge(ctx: Context, results: list[tuple[Diagnosis, OffsetEstimator]]) -> Diagnosis:
+    first = results[0][0].summary
+    assert first is not None
+    inputs = [InputStats(s.path, s.format) for s in first.inputs]
+    summary = Summary(inputs=inputs)
+    estimator = OffsetEstimator()
+    findings = []
+    ladders: dict[str, str] = {}
+    for worker, (result, part) in enumerate(results):
+        done = result.summary
+        assert done is not None
+        for total, stats in zip(inputs, done.inputs):
+            _add_stats(total, stats, bytes_too=worker == 0)
+        for name in ("messages", "sightings", "dialogs", "calls"):
+            setattr(summary, name, getattr(summary, name) + getattr(done, name))
+        findings.extend(result.findings)
+        ladders.update(result.ladders)
+        for name, count in part.counts.items():
+            estimator.counts[name] += count
+        for pair, deltas in part.pairs.items():
+            kept = estimator.pairs[pair]
+            kept.extend(deltas[: max(0, estimator.keep - len(kept))])
+    for stats in inputs:
+        stats.examples.sort(key=lambda s: s.origin.line)
+        del stats.examples[KEEP_SKIPPED:]
+    summary.offsets = estimator.offsets([s.path for s in inputs])
+    merged = Diagnosis(None, ctx, sort_findings(findings), summary)
+    merged.ladders = ladders
+    return merged
+
+
+def _add_stats(total: InputStats, part: InputStats, bytes_too: bool) -> None:
+    """Add one worker's counts of an input; bytes and lines are read by all, so taken once."""
+    for name in ("records", "sip", "diagnostic", "other", "skipped", "errors", "decode_replaced"):
+        setattr(total, name, getattr(total, name) + getattr(part, name))
+    if bytes_too:
+        total.bytes, total.lines = part.bytes, part.lines
+    total.skip_reasons.update(part.skip_reasons)
+    total.examples.extend(part.examples)
+    for when in (part.first_time, part.last_time):
+        if when is not None:
+            total.first_time = when if total.first_time is None else min(total.first_time, when)
+            total.last_time = when if total.last_time is None else max(total.last_time, when)
+
+
+__all__ = ["diagnose_parallel", "default_jobs", "MIN_PARALLEL_BYTES"]

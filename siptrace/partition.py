@@ -1,0 +1,49 @@
+"""Which worker reads which record of a server trace.
+
+Every worker frames the whole trace (cheap: a byte search) but parses only
+its share of the records.  All records of one call must land in one worker,
+so the share is decided by the Call-ID, found with a byte search before any
+grammar runs: the first line of the record that is a ``Call-ID:`` (or ``i:``)
+header or a diagnostic record's ``SIP-Call-ID:`` field.  Whatever has no
+Call-ID (other records, text outside records, records cut short) belongs to
+worker 0, which also keeps the "(no Call-ID)" bucket whole.  Each piece is
+owned by exactly one worker, so the counts of all workers add up to the
+counts of one reader.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from dataclasses import dataclass
+
+from .framing import Piece, RawRecord
+
+_CALL_ID = re.compile(rb"^(?:SIP-Call-ID|Call-ID|i)[ \t]*:[ \t]*([^\r\n]*)", re.M | re.I)
+
+
+def call_id_key(data: bytes) -> bytes | None:
+    """The Call-ID of a raw record, as bytes, or None when it has none."""
+    found = _CALL_ID.search(data)
+    if found is None:
+        return None
+    key = found.group(1).strip()
+    return key or None
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    """Worker ``index`` of ``count``."""
+
+    index: int
+    count: int
+
+    def owns(self, piece: Piece) -> bool:
+        if isinstance(piece, RawRecord):
+            key = call_id_key(piece.data)
+            if key is not None:
+                return zlib.crc32(key) % self.count == self.index
+        return self.index == 0
+
+
+__all__ = ["Share", "call_id_key"]

@@ -1,0 +1,110 @@
+"""Several worker processes give exactly what one process gives."""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from siptrace.context import Context
+from siptrace.errors import InputError
+from siptrace.framing import frame
+from siptrace.parallel import diagnose_parallel
+from siptrace.partition import Share, call_id_key
+from siptrace.stream import diagnose_stream
+
+from conftest import SAMPLES, sample
+
+REPO = Path(__file__).resolve().parent.parent
+UM = ["um-ack-retarget-bye.fe.log", "um-ack-retarget-bye.edge.log"]
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    """A 3 MB server trace from the benchmark generator: many calls, failures, TF_DIAG, junk."""
+    path = tmp_path_factory.mktemp("gen") / "trace.log"
+    subprocess.run([sys.executable, str(REPO / "bench" / "generate.py"), "--size", "3MB", "--seed", "7",
+                    "-o", str(path), "-q"], check=True)
+    return path
+
+
+def _same(a, b) -> None:
+    da, db = a.as_dict(), b.as_dict()
+    assert da["findings"] == db["findings"]          # same findings, same order
+    for key in ("messages", "sightings", "calls", "dialogs"):
+        assert da[key] == db[key], key
+    assert da["inputs"] == db["inputs"]              # counts, skip reasons, times, clock offsets
+
+
+def test_two_workers_find_and_count_what_one_process_does(generated):
+    ctx = Context.of(um_fqdn="um01.contoso.com")
+    one = diagnose_stream([str(generated)], ctx)
+    two = diagnose_parallel([str(generated)], ctx, jobs=2)
+    assert len(one.findings) > 20
+    _same(one, two)
+
+
+def test_three_workers_on_the_front_end_and_edge_logs_merge_the_call_and_the_clocks():
+    paths = [str(sample(n)) for n in UM]
+    ctx = Context.of(um_fqdn="um01.contoso.com")
+    one = diagnose_stream(paths, ctx)
+    three = diagnose_parallel(paths, ctx, jobs=3)
+    _same(one, three)
+    assert any(f.rule == "ack-retarget-bye" for f in three.findings)
+    assert round(three.summary.offsets[str(sample(UM[1]))], 3) == 2.350
+
+
+def test_every_record_is_owned_by_exactly_one_worker():
+    data = b"".join(p.read_bytes() for p in sorted(SAMPLES.glob("*.log")))
+    pieces = list(frame(data.splitlines(keepends=True)))
+    owners = [[i for i in range(3) if Share(i, 3).owns(p)] for p in pieces]
+    assert all(len(o) == 1 for o in owners)
+    assert {o[0] for o in owners} == {0, 1, 2}    # the calls are spread
+
+
+def test_the_share_key_is_the_call_id_of_a_request_a_response_and_a_diagnostic_record():
+    assert call_id_key(b"TL_INFO(TF_PROTOCOL) [0]...\nCall-ID: abc@x \r\n") == b"abc@x"
+    assert call_id_key(b"TL_INFO(TF_PROTOCOL) [0]...\ni:abc\n") == b"abc"
+    assert call_id_key(b"TL_ERROR(TF_DIAG) [0]...\nSIP-Call-ID: abc\n") == b"abc"
+    assert call_id_key(b"TL_INFO(TF_COMPONENT) [0]...\nText: no call here\n") is None
+
+
+def test_other_inputs_than_server_traces_are_diagnosed_in_one_process():
+    paths = [str(sample("um-ack-retarget-bye.client.UccApilog")), str(sample(UM[0]))]
+    ctx = Context.of(um_fqdn="um01.contoso.com")
+    _same(diagnose_stream(paths, ctx), diagnose_parallel(paths, ctx, jobs=2))
+
+
+def test_a_missing_input_is_an_input_error_before_any_worker_starts(tmp_path):
+    with pytest.raises(InputError) as err:
+        diagnose_parallel([str(tmp_path / "nope.log")], jobs=2)
+    assert "nope.log" in str(err.value)
+
+
+def test_input_errors_keep_their_path_and_hint_across_processes():
+    err = InputError("is empty", path="a.log", hint="Check the file")
+    again = pickle.loads(pickle.dumps(err))
+    assert str(again) == str(err) == "a.log: is empty. Check the file"
+
+
+def test_small_inputs_are_diagnosed_in_one_process_unless_jobs_are_asked_for(generated, monkeypatch):
+    import siptrace.parallel as parallel
+
+    started = []
+    monkeypatch.setattr(parallel, "_run", lambda *a: started.append(a[-2]) or diagnose_stream(a[0], a[1]))
+    parallel.diagnose_parallel([str(generated)])                  # 3 MB: below the threshold
+    parallel.diagnose_parallel([str(generated)], jobs=2)
+    assert started == [2]
+
+
+def test_cli_jobs_gives_the_same_report(generated, tmp_path):
+    def run(jobs: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "siptrace", "diagnose", str(generated), "-j", jobs,
+                               "--format", "json", "--quiet"], capture_output=True, text=True)
+
+    one, two = run("1"), run("2")
+    assert one.returncode == two.returncode == 1
+    assert one.stdout == two.stdout
