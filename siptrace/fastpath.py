@@ -19,6 +19,8 @@ from lark import Lark
 from .recordparse import NO_BODY, split_field
 
 
+
+
 class FastRecordParser:
     """Same result as the Lark record parser with `RecordBuilder`, or None."""
 
@@ -35,6 +37,11 @@ class FastRecordParser:
         self._begin = re.compile(term("BEGIN_RECORD"))
         self._tail_text = re.compile(f"({term('TAIL_TEXT')}){term('_EOL')}")
         self._field = re.compile(term("HEADER_FIELD"))
+        # A run of plain one-line fields, checked in one match; the run ends
+        # before the line the loops below treat otherwise.
+        # (HEADER_FIELD's name and colon, then the rest of one line)
+        head, colon, _ = pat["HEADER_FIELD"].partition(":")
+        self._plain_run = re.compile(f"(?:{head}{colon}[^\\n]*\\n)*") if colon else None
         self._text_line = re.compile(term("TEXT_LINE"))
         self._blank = re.compile(term("_BLANK_LINE"))
         self._start_key = re.compile(term("_START_LINE_KEY"))
@@ -76,6 +83,7 @@ class FastRecordParser:
         field = self._field
         n = len(text)
         # -- key/value fields, up to Start-Line or $$end_record --------------
+        pos = self._plain_fields(text, pos, ("\nStart-Line:", "\n$$end_record"), fields)
         while True:
             if pos >= n:
                 return None
@@ -117,6 +125,7 @@ class FastRecordParser:
             pos = s.end()
         headers: list[tuple[str, str]] = []
         body = None
+        pos = self._plain_fields(text, pos, ("\nMessage-Body:", "\n$$end_record"), headers)
         while True:
             if pos >= n:
                 return None
@@ -142,3 +151,27 @@ class FastRecordParser:
         if e is None or e.end() != n:
             return None
         return (first, tuple(fields), tuple(texts), ("sip", start, tuple(headers), body))
+
+    def _plain_fields(self, text: str, pos: int, stops: tuple[str, str], out: list[tuple[str, str]]) -> int:
+        """Add the fields from ``pos`` up to the first ``stops`` line to ``out``; the position after them.
+
+        Only when every line there is a one-line field (no folding, no stray
+        CR), so each split at its first colon gives what `split_field` gives
+        on the grammar's token; otherwise nothing is added and the loops go
+        field by field.
+        """
+        if self._plain_run is None:
+            return pos
+        ends = [i for i in (text.find(stop, pos - 1) for stop in stops) if i != -1]
+        if not ends:
+            return pos
+        end = min(ends) + 1
+        block = text[pos:end]
+        if "\r" in block:
+            block = block.replace("\r\n", "\n")
+            if "\r" in block:
+                return pos
+        if self._plain_run.fullmatch(block) is None:
+            return pos
+        out.extend((n.strip(), v.strip()) for n, _, v in (line.partition(":") for line in block.split("\n")[:-1]))
+        return end
