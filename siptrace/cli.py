@@ -220,16 +220,17 @@ def diagnose(files: tuple[str, ...], input_format: str | None, quiet: bool, um_f
     Example:
         siptrace diagnose fe.log edge.log --um-fqdn um01.contoso.com
     """
-    from .render import diagnosis_text
+    from .render import diagnosis_lines
     from .parallel import diagnose_parallel
 
     ctx = Context.of(um_fqdn, edge_fqdn, pool_fqdn)
     result = diagnose_parallel(files, ctx, input_format=input_format, progress=not quiet,
                                ladders=verbose and fmt == "text", jobs=jobs)
     if fmt == "json":
-        click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+        result.write_json(sys.stdout)
     else:
-        click.echo(diagnosis_text(result, verbose=verbose, min_severity=FAIL_ON[min_severity]))
+        for line in diagnosis_lines(result, verbose=verbose, min_severity=FAIL_ON[min_severity]):
+            click.echo(line)
     worst = result.worst()
     if worst is not None and worst.rank >= FAIL_ON[fail_on].rank:
         sys.exit(Exit.FINDINGS)

@@ -8,14 +8,17 @@ same call by call in bounded memory (the CLI).  Views only format the
 
 from __future__ import annotations
 
+import json
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
 from .context import Context
 from .findings import Finding, Severity
 from .reader import InputStats
 from .rules import RULES, Rule, run_rules
+from .spill import severities
 from .timeline import Timeline, load_timeline
 
 SCHEMA = 1
@@ -42,7 +45,7 @@ class Summary:
 class Diagnosis:
     timeline: Timeline | None
     context: Context
-    findings: list[Finding]
+    findings: Sequence[Finding]     # a list, or `SpilledFindings` read from disk one by one
     summary: Summary | None = None
     ladders: dict[str, str] = field(default_factory=dict)   # call → text ladder (diagnose -v)
 
@@ -51,9 +54,9 @@ class Diagnosis:
             self.summary = Summary.of(self.timeline) if self.timeline is not None else Summary()
 
     def worst(self) -> Severity | None:
-        return max((f.severity for f in self.findings), key=lambda s: s.rank, default=None)
+        return max(severities(self.findings), key=lambda s: s.rank, default=None)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, findings: bool = True) -> dict[str, Any]:
         s = self.summary
         assert s is not None
         inputs = [{"path": i.path, "format": i.format, "records": i.records, "sip": i.sip,
@@ -68,8 +71,25 @@ class Diagnosis:
             "sightings": s.sightings,
             "calls": s.calls,
             "dialogs": s.dialogs,
-            "findings": [f.as_dict() for f in self.findings],
+            "findings": [f.as_dict() for f in self.findings] if findings else [],
         }
+
+    def write_json(self, out: TextIO) -> None:
+        """``json.dumps(self.as_dict(), indent=2)``, written finding by finding (flat memory)."""
+        marker = "\0findings\0"
+        head = self.as_dict(findings=False)
+        head["findings"] = marker
+        before, _, after = json.dumps(head, indent=2, ensure_ascii=False).partition(json.dumps(marker))
+        out.write(before)
+        if not self.findings:
+            out.write("[]")
+        else:
+            out.write("[")
+            for n, finding in enumerate(self.findings):
+                text = json.dumps(finding.as_dict(), indent=2, ensure_ascii=False)
+                out.write(("," if n else "") + "\n" + textwrap.indent(text, "    "))
+            out.write("\n  ]")
+        out.write(after + "\n")
 
 
 def diagnose(paths: str | Sequence[str], ctx: Context | None = None,

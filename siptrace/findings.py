@@ -78,9 +78,16 @@ class Finding:
                 f"<p>{escape(self.why)}</p><p><i>Fix:</i> {escape(self.fix)}</p><ul>{rows}</ul></div>")
 
 
+def finding_order(f: Finding) -> tuple[Any, ...]:
+    """Worst first, then in time order; ties by where the first evidence is, so any run gives one order.
+
+    The severity comes first, as minus its rank (`spill` counts by it).
+    """
+    first = f.evidence[0].origin if f.evidence else None
+    return (-f.severity.rank, f.time is None, f.time or datetime.min, f.rule,
+            first.file if first else "", first.line if first else 0, f.call_id or "")
+
+
 def sort_findings(findings: list[Finding]) -> list[Finding]:
-    """Worst first, then in time order; ties by where the first evidence is, so any run gives one order."""
-    return sorted(findings, key=lambda f: (-f.severity.rank, f.time is None, f.time or datetime.min, f.rule,
-                                           f.evidence[0].origin.file if f.evidence else "",
-                                           f.evidence[0].origin.line if f.evidence else 0,
-                                           f.call_id or ""))
+    """In `finding_order`."""
+    return sorted(findings, key=finding_order)

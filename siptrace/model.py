@@ -10,11 +10,15 @@ values of most messages are never looked at.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
+from typing import Any, TypeVar
 
 from . import values as _v
+
+T = TypeVar("T")
 
 
 class Kind(str, Enum):
@@ -341,6 +345,27 @@ class Record:
         return self.field("Text")
 
 
+def _remembered(compute: Callable[[Any], T]) -> property:
+    """A property worked out once per message (in ``_memo``).
+
+    Correlation asks every message for its Call-ID, tags and CSeq several times.
+    """
+    name = compute.__name__
+
+    def get(self: Any) -> T:
+        memo = self._memo
+        if memo is None:
+            memo = {}
+            object.__setattr__(self, "_memo", memo)
+        elif name in memo:
+            return memo[name]  # type: ignore[no-any-return]
+        value = memo[name] = compute(self)
+        return value
+
+    get.__doc__ = compute.__doc__
+    return property(get)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SipMessage:
     """A SIP request or response, from a server record, a client log or bare text."""
@@ -361,6 +386,7 @@ class SipMessage:
     src: Peer | None = None             # sender, when the input says (capture, client log)
     dst: Peer | None = None             # receiver, when the input says
     kind: Kind = Kind.SIP
+    _memo: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False, hash=False)
 
     # -- start line -----------------------------------------------------
     @property
@@ -376,12 +402,12 @@ class SipMessage:
         return _v.parse_uri(self.request_uri) if self.request_uri else None
 
     # -- identity -------------------------------------------------------
-    @property
+    @_remembered
     def call_id(self) -> str | None:
         value = self.headers.get("call-id")
         return value.strip() if value is not None else None
 
-    @property
+    @_remembered
     def cseq(self) -> CSeq | None:
         value = self.headers.get("cseq")
         return _v.parse_cseq(value) if value is not None else None
@@ -394,11 +420,11 @@ class SipMessage:
         cseq = self.cseq
         return cseq.method if cseq else None
 
-    @property
+    @_remembered
     def from_(self) -> NameAddr | None:
         return _v.first_name_addr(self.headers.get("from"))
 
-    @property
+    @_remembered
     def to(self) -> NameAddr | None:
         return _v.first_name_addr(self.headers.get("to"))
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -27,13 +28,13 @@ from .context import Context
 from .correlate import OffsetEstimator
 from .detect import detect
 from .diagnose import Diagnosis, Summary
-from .findings import sort_findings
 from .inputs import open_sources
 from .model import Item
 from .partition import Share
 from .progress import Progress
 from .reader import KEEP_SKIPPED, InputStats
 from .rules import RULES, Rule
+from .spill import SpilledFindings, spill_directory
 from .stream import diagnose_stream
 
 # Below this much input, starting workers costs more than it saves.
@@ -93,13 +94,14 @@ def _init(counters: Any) -> None:
 
 
 def _work(paths: list[str], ctx: Context, rules: Sequence[type[Rule]], input_format: str | None,
-          idle: float, max_messages: int, ladders: bool, share: Share) -> tuple[Diagnosis, OffsetEstimator]:
+          idle: float, max_messages: int, ladders: bool, share: Share,
+          spill_to: str) -> tuple[Diagnosis, OffsetEstimator]:
     estimator = OffsetEstimator()
     meter = _SharedMeter(_counters, share.index) if _counters is not None else None
     result = diagnose_stream(paths, ctx, rules, input_format=input_format, idle=idle,
                              max_messages=max_messages, ladders=ladders, share=share, meter=meter,
-                             estimator=estimator)
-    return result, estimator
+                             estimator=estimator, spill_to=spill_to)
+    return result, estimator   # the findings travel as their index; they stay in spill_to
 
 
 def diagnose_parallel(paths: str | Sequence[str], ctx: Context | None = None,
@@ -147,9 +149,24 @@ def _run(paths: list[str], ctx: Context, rules: Sequence[type[Rule]], input_form
     mp = _context()
     counters = mp.Array("q", jobs * _COUNTERS, lock=False)
     bar = Progress(total) if progress else None
+    spill_to = spill_directory()
+    try:
+        results = _start(paths, ctx, rules, input_format, idle, max_messages, ladders, jobs, mp,
+                         counters, bar, spill_to)
+    except BaseException:
+        shutil.rmtree(spill_to, ignore_errors=True)
+        raise
+    merged = _merge(ctx, results)
+    merged.findings.remove_when_done(spill_to)   # type: ignore[attr-defined]
+    return merged
+
+
+def _start(paths: list[str], ctx: Context, rules: Sequence[type[Rule]], input_format: str | None,
+           idle: float, max_messages: int, ladders: bool, jobs: int, mp: Any, counters: Any,
+           bar: Progress | None, spill_to: str) -> list[tuple[Diagnosis, OffsetEstimator]]:
     with ProcessPoolExecutor(jobs, mp_context=mp, initializer=_init, initargs=(counters,)) as pool:
         futures = [pool.submit(_work, paths, ctx, rules, input_format, idle, max_messages, ladders,
-                               Share(i, jobs)) for i in range(jobs)]
+                               Share(i, jobs), spill_to) for i in range(jobs)]
         pending = set(futures)
         while pending:
             done, pending = wait(pending, timeout=0.25, return_when=FIRST_EXCEPTION)
@@ -163,8 +180,7 @@ def _run(paths: list[str], ctx: Context, rules: Sequence[type[Rule]], input_form
                            sum(r[3] for r in rows))
         if bar is not None:
             bar.close()
-        results = [f.result() for f in futures]
-    return _merge(ctx, results)
+        return [f.result() for f in futures]
 
 
 def _merge(ctx: Context, results: list[tuple[Diagnosis, OffsetEstimator]]) -> Diagnosis:
@@ -173,7 +189,7 @@ def _merge(ctx: Context, results: list[tuple[Diagnosis, OffsetEstimator]]) -> Di
     inputs = [InputStats(s.path, s.format) for s in first.inputs]
     summary = Summary(inputs=inputs)
     estimator = OffsetEstimator()
-    findings = []
+    parts: list[SpilledFindings] = []
     ladders: dict[str, str] = {}
     for worker, (result, part) in enumerate(results):
         done = result.summary
@@ -182,7 +198,8 @@ def _merge(ctx: Context, results: list[tuple[Diagnosis, OffsetEstimator]]) -> Di
             _add_stats(total, stats, bytes_too=worker == 0)
         for name in ("messages", "sightings", "dialogs", "calls"):
             setattr(summary, name, getattr(summary, name) + getattr(done, name))
-        findings.extend(result.findings)
+        assert isinstance(result.findings, SpilledFindings)
+        parts.append(result.findings)
         ladders.update(result.ladders)
         for name, count in part.counts.items():
             estimator.counts[name] += count
@@ -193,7 +210,7 @@ def _merge(ctx: Context, results: list[tuple[Diagnosis, OffsetEstimator]]) -> Di
         stats.examples.sort(key=lambda s: s.origin.line)
         del stats.examples[KEEP_SKIPPED:]
     summary.offsets = estimator.offsets([s.path for s in inputs])
-    merged = Diagnosis(None, ctx, sort_findings(findings), summary)
+    merged = Diagnosis(None, ctx, SpilledFindings.merge(parts), summary)
     merged.ladders = ladders
     return merged
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterator
 
 from .diagnose import Diagnosis
 from .findings import Finding, Severity
+from .spill import severities
 
 WIDTH = 100
 _MARK = {Severity.ERROR: "ERROR", Severity.WARNING: "WARN ", Severity.INFO: "info "}
@@ -36,22 +38,32 @@ def finding_text(f: Finding, verbose: bool = False) -> str:
 
 
 def diagnosis_text(d: Diagnosis, verbose: bool = False, min_severity: Severity = Severity.INFO) -> str:
-    shown = [f for f in d.findings if f.severity.rank >= min_severity.rank]
-    out: list[str] = []
-    counts = {s: sum(1 for f in d.findings if f.severity is s) for s in Severity}
-    if shown:
-        out.append(f"{len(d.findings)} finding(s): {counts[Severity.ERROR]} error, "
-                   f"{counts[Severity.WARNING]} warning, {counts[Severity.INFO]} info\n")
+    return "\n".join(diagnosis_lines(d, verbose, min_severity))
+
+
+def diagnosis_lines(d: Diagnosis, verbose: bool = False, min_severity: Severity = Severity.INFO) -> Iterator[str]:
+    """The text, a finding at a time (findings may be read from disk one by one)."""
+    counts = severities(d.findings)
+    if any(n for s, n in counts.items() if s.rank >= min_severity.rank):
+        yield (f"{len(d.findings)} finding(s): {counts[Severity.ERROR]} error, "
+               f"{counts[Severity.WARNING]} warning, {counts[Severity.INFO]} info\n")
         drawn: set[str] = set()
-        for f in shown:
-            out.append(finding_text(f, verbose) + "\n")
+        for f in d.findings:
+            if f.severity.rank < min_severity.rank:
+                continue
+            yield finding_text(f, verbose) + "\n"
             if verbose and f.call_id in d.ladders and f.call_id not in drawn:
                 drawn.add(f.call_id)
-                out.append(d.ladders[f.call_id] + "\n")
+                yield d.ladders[f.call_id] + "\n"
     else:
-        out.append("No problems found." if not d.findings else
-                   f"No findings at {min_severity.value} or above ({len(d.findings)} below).")
-        out.append("")
+        yield ("No problems found." if not d.findings else
+               f"No findings at {min_severity.value} or above ({len(d.findings)} below).")
+        yield ""
+    yield from _read_lines(d)
+
+
+def _read_lines(d: Diagnosis) -> Iterator[str]:
+    out: list[str] = []
     t = d.summary
     assert t is not None
     out.append("Read:")
@@ -67,4 +79,4 @@ def diagnosis_text(d: Diagnosis, verbose: bool = False, min_severity: Severity =
     ctx = d.context
     if ctx.um_fqdns:
         out.append(f"  UM FQDN: {', '.join(ctx.um_fqdns)}")
-    return "\n".join(out)
+    return iter(out)

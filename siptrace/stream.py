@@ -22,18 +22,18 @@ import heapq
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, Sized
 
 from .context import Context
 from .correlate import OffsetEstimator
 from .diagnose import Diagnosis, Summary
-from .findings import Finding, sort_findings
 from .inputs import open_sources
 from .model import DiagRecord, Item, SipMessage
 from .partition import Share
 from .progress import Progress
 from .reader import InputStats, read_any
 from .rules import RULES, Rule, run_rules
+from .spill import FindingWriter, spill_directory
 from .timeline import build_timeline
 
 _NO_CALL = "(no Call-ID)"
@@ -55,7 +55,7 @@ class Meter(Protocol):
 
 
 def _merged(paths: Sequence[str], input_format: str | None, inputs: list[InputStats],
-            meter: Meter | Callable[[int], Meter] | None, found: list[Finding],
+            meter: Meter | Callable[[int], Meter] | None, found: Sized,
             share: Share | None = None) -> Iterator[Item]:
     """Items of every input, merged by time (each input is read in its own order)."""
     sources = [src for path in paths for src in open_sources(path)]
@@ -86,7 +86,8 @@ def diagnose_stream(paths: str | Sequence[str], ctx: Context | None = None,
                     rules: Sequence[type[Rule]] = RULES, input_format: str | None = None,
                     progress: bool = False, idle: float = 64.0, max_messages: int = 5000,
                     ladders: bool = False, share: Share | None = None,
-                    meter: Meter | None = None, estimator: OffsetEstimator | None = None) -> Diagnosis:
+                    meter: Meter | None = None, estimator: OffsetEstimator | None = None,
+                    spill_to: str | None = None) -> Diagnosis:
     """Diagnose in bounded memory; the result has findings and counts, no timeline.
 
     With ``ladders``, the text ladder of every call with a finding at warning or
@@ -94,12 +95,16 @@ def diagnose_stream(paths: str | Sequence[str], ctx: Context | None = None,
     A ``share`` limits the run to one worker's part of the records
     (`siptrace.parallel`); a ``meter`` replaces the progress line; an
     ``estimator`` given by the caller collects the clock differences.
+    Findings go to a file in ``spill_to`` (a new temporary folder, removed
+    when the result is dropped, if not given), so memory does not grow with them.
     """
     ctx = ctx or Context()
     paths = [paths] if isinstance(paths, str) else list(paths)
     inputs: list[InputStats] = []
     estimator = estimator if estimator is not None else OffsetEstimator()
-    findings: list[Finding] = []
+    own_folder = spill_to is None
+    spill_to = spill_to or spill_directory()
+    findings = FindingWriter(spill_to, f"findings-{share.index if share else 0}.bin")
     summary = Summary(inputs=inputs)
     buckets: OrderedDict[str, _Bucket] = OrderedDict()
     recently: OrderedDict[str, None] = OrderedDict()    # calls judged lately: count each once
@@ -111,7 +116,7 @@ def diagnose_stream(paths: str | Sequence[str], ctx: Context | None = None,
         bucket = buckets.pop(call_id)
         timeline = build_timeline(bucket.items, inputs, estimator, end=now)
         found = run_rules(timeline, ctx, rules)
-        findings.extend(found)
+        findings.add(found)
         if ladders:
             from .ladder import ladder_text
 
@@ -159,7 +164,10 @@ def diagnose_stream(paths: str | Sequence[str], ctx: Context | None = None,
     for call_id in list(buckets):
         judge(call_id)
     summary.offsets = estimator.offsets([s.path for s in inputs])
-    result = Diagnosis(None, ctx, sort_findings(findings), summary)
+    spilled = findings.finish()
+    if own_folder:
+        spilled.remove_when_done(spill_to)
+    result = Diagnosis(None, ctx, spilled, summary)
     result.ladders = drawn
     return result
 

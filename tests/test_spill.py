@@ -1,0 +1,69 @@
+"""Findings written to disk come back whole, in order, and the folder goes away."""
+
+from __future__ import annotations
+
+import gc
+import io
+import json
+import os
+import pickle
+from datetime import datetime, timedelta
+
+from siptrace.context import Context
+from siptrace.findings import Evidence, Finding, Severity, sort_findings
+from siptrace.model import Origin
+from siptrace.spill import FindingWriter, SpilledFindings, severities, spill_directory
+from siptrace.stream import diagnose_stream
+
+from conftest import sample
+
+T0 = datetime(2026, 11, 3, 9, 0, 0)
+
+
+def _finding(n: int, severity: Severity) -> Finding:
+    origin = Origin(f"fe{n % 2}.log", 10 * n, 100 * n)
+    return Finding(rule=f"rule-{n % 3}", severity=severity, summary=f"summary {n} é",
+                   why="why " * 50, fix="fix", evidence=(Evidence(origin, T0 + timedelta(seconds=n % 7), "INVITE"),),
+                   facts=(("n", n), ("when", T0.isoformat())), call_id=f"call-{n}", time=T0 + timedelta(seconds=n % 7))
+
+
+def test_spilled_findings_read_back_equal_and_in_sort_order(tmp_path):
+    made = [_finding(n, [Severity.INFO, Severity.ERROR, Severity.WARNING][n % 3]) for n in range(300)]
+    writer = FindingWriter(str(tmp_path))
+    writer.add(made[:100])
+    writer.add(made[100:])
+    spilled = writer.finish()
+    assert len(spilled) == 300
+    assert list(spilled) == sort_findings(made)
+    assert spilled[0] == sort_findings(made)[0] and spilled[5:7] == sort_findings(made)[5:7]
+    assert severities(spilled) == severities(made) == {Severity.INFO: 100, Severity.ERROR: 100, Severity.WARNING: 100}
+
+
+def test_two_workers_files_merge_into_one_order(tmp_path):
+    made = [_finding(n, Severity.WARNING) for n in range(50)]
+    a, b = FindingWriter(str(tmp_path), "a.bin"), FindingWriter(str(tmp_path), "b.bin")
+    a.add(made[::2])
+    b.add(made[1::2])
+    parts = [pickle.loads(pickle.dumps(w.finish())) for w in (a, b)]    # as they come back from workers
+    assert list(SpilledFindings.merge(parts)) == sort_findings(made)
+
+
+def test_the_folder_is_removed_once_the_findings_are_dropped():
+    folder = spill_directory()
+    writer = FindingWriter(folder)
+    writer.add([_finding(1, Severity.ERROR)])
+    spilled = writer.finish()
+    spilled.remove_when_done(folder)
+    assert os.path.isdir(folder)
+    del spilled
+    gc.collect()
+    assert not os.path.exists(folder)
+
+
+def test_streamed_json_is_the_same_document_as_dumping_it_whole():
+    result = diagnose_stream([str(sample("um-ack-retarget-bye.fe.log")), str(sample("um-ack-retarget-bye.edge.log"))],
+                             Context.of(um_fqdn="um01.contoso.com"))
+    out = io.StringIO()
+    result.write_json(out)
+    assert out.getvalue() == json.dumps(result.as_dict(), indent=2, ensure_ascii=False) + "\n"
+    assert isinstance(result.findings, SpilledFindings) and len(result.findings) >= 5
