@@ -3,13 +3,15 @@
 A day of traces on a busy pool gives tens of thousands of findings, each a
 kilobyte or two of text; held in memory they would make memory grow with the
 trace.  `FindingWriter` appends each finding to a temporary file as it is
-made and keeps only its sort key and place in memory; `SpilledFindings` is
-the finished, sorted sequence, read back one finding at a time.  Workers of
-a parallel run each write their own file and send back only the index.
+made, and its sort key to sorted runs (an external sort); `SpilledFindings`
+is the finished sequence, the runs merged as it is read, one finding at a
+time.  Workers of a parallel run each write their own files and send back
+only their names.
 """
 
 from __future__ import annotations
 
+import heapq
 import os
 import pickle
 import shutil
@@ -17,13 +19,14 @@ import tempfile
 import weakref
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 from typing import Any, overload
 
 from .findings import Finding, Severity, finding_order
 
-# (sort key, file number, offset, size)
-_Entry = tuple[tuple[Any, ...], int, int, int]
-_BY_RANK = {s.rank: s for s in Severity}
+# (sort key, offset, size) of one finding in its data file
+_Entry = tuple[tuple[Any, ...], int, int]
+RUN = 4096     # sort keys kept in memory before they are written out as a sorted run
 
 
 def spill_directory() -> str:
@@ -32,53 +35,71 @@ def spill_directory() -> str:
 
 
 class FindingWriter:
-    """Appends findings to one file; `finish` gives them back sorted."""
+    """Appends findings to a data file, and their keys, sorted in runs, to run files.
 
-    def __init__(self, directory: str, name: str = "findings.bin") -> None:
-        self.path = os.path.join(directory, name)
-        self._file = open(self.path, "wb")
-        self._index: list[_Entry] = []
+    An external sort: at most `RUN` keys are in memory at once, so memory does
+    not grow with the number of findings; `finish` gives them back sorted.
+    """
+
+    def __init__(self, directory: str, name: str = "findings") -> None:
+        self.directory = directory
+        self.name = name
+        self.data_path = os.path.join(directory, f"{name}.bin")
+        self._data = open(self.data_path, "wb")
+        self._entries: list[_Entry] = []
+        self._runs: list[tuple[str, str]] = []
+        self._severities: Counter[Severity] = Counter()
 
     def __len__(self) -> int:
-        return len(self._index)
+        return sum(self._severities.values())
 
     def add(self, findings: Iterable[Finding]) -> None:
         for finding in findings:
             data = pickle.dumps(finding, protocol=pickle.HIGHEST_PROTOCOL)
-            self._index.append((finding_order(finding), 0, self._file.tell(), len(data)))
-            self._file.write(data)
+            self._entries.append((finding_order(finding), self._data.tell(), len(data)))
+            self._data.write(data)
+            self._severities[finding.severity] += 1
+            if len(self._entries) >= RUN:
+                self._write_run()
+
+    def _write_run(self) -> None:
+        path = os.path.join(self.directory, f"{self.name}.run{len(self._runs)}")
+        with open(path, "wb") as out:
+            for entry in sorted(self._entries, key=lambda e: e[0]):
+                pickle.dump(entry, out, protocol=pickle.HIGHEST_PROTOCOL)
+        self._runs.append((path, self.data_path))
+        self._entries = []
 
     def finish(self) -> SpilledFindings:
-        self._file.close()
-        return SpilledFindings([self.path], self._index)
+        if self._entries:
+            self._write_run()
+        self._data.close()
+        return SpilledFindings(self._runs, self._severities)
 
 
 class SpilledFindings(Sequence[Finding]):
-    """Findings on disk in `sort_findings` order; only their keys are in memory."""
+    """Findings on disk, read back in `sort_findings` order one at a time.
 
-    def __init__(self, paths: list[str], index: list[_Entry]) -> None:
-        self.paths = paths
-        self.index = sorted(index, key=lambda e: e[0])
+    Holds only file names and counts, so it is cheap to send between processes.
+    """
+
+    def __init__(self, runs: list[tuple[str, str]], counts: Counter[Severity]) -> None:
+        self.runs = runs              # (sorted run of keys, data file it points into)
+        self.counts = counts
 
     @classmethod
     def merge(cls, parts: Sequence[SpilledFindings]) -> SpilledFindings:
-        paths: list[str] = []
-        index: list[_Entry] = []
+        counts: Counter[Severity] = Counter()
         for part in parts:
-            base = len(paths)
-            paths.extend(part.paths)
-            index.extend((key, base + n, offset, size) for key, n, offset, size in part.index)
-        return cls(paths, index)
+            counts.update(part.counts)
+        return cls([run for part in parts for run in part.runs], counts)
 
     def remove_when_done(self, directory: str) -> None:
         """Delete ``directory`` once this object is no longer used (or at exit)."""
         weakref.finalize(self, shutil.rmtree, directory, True)
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]
-        return (SpilledFindings, (self.paths, self.index))   # the index, never the findings
-
     def __len__(self) -> int:
-        return len(self.index)
+        return sum(self.counts.values())
 
     @overload
     def __getitem__(self, i: int) -> Finding: ...
@@ -88,28 +109,39 @@ class SpilledFindings(Sequence[Finding]):
 
     def __getitem__(self, i: int | slice) -> Finding | list[Finding]:
         if isinstance(i, slice):
-            return list(self._read(self.index[i]))
-        return next(self._read([self.index[i]]))
+            return list(self)[i]
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(i)
+        return next(islice(iter(self), i % n, None))
 
     def __iter__(self) -> Iterator[Finding]:
-        return self._read(self.index)
-
-    def _read(self, entries: Iterable[_Entry]) -> Iterator[Finding]:
-        files: dict[int, Any] = {}
+        data: dict[str, Any] = {}
         try:
-            for _, n, offset, size in entries:
-                f = files.get(n)
+            streams = [self._keys(run, data_path) for run, data_path in self.runs]
+            for _, offset, size, data_path in heapq.merge(*streams, key=lambda e: e[0]):
+                f = data.get(data_path)
                 if f is None:
-                    f = files[n] = open(self.paths[n], "rb")
+                    f = data[data_path] = open(data_path, "rb")
                 f.seek(offset)
                 yield pickle.loads(f.read(size))
         finally:
-            for f in files.values():
+            for f in data.values():
                 f.close()
+
+    @staticmethod
+    def _keys(run: str, data_path: str) -> Iterator[tuple[Any, ...]]:
+        with open(run, "rb") as f:
+            while True:
+                try:
+                    key, offset, size = pickle.load(f)
+                except EOFError:
+                    return
+                yield key, offset, size, data_path
 
     def severities(self) -> Counter[Severity]:
         """How many findings of each severity, without reading them."""
-        return Counter(_BY_RANK[-entry[0][0]] for entry in self.index)
+        return Counter(self.counts)
 
 
 def severities(findings: Sequence[Finding]) -> Counter[Severity]:

@@ -104,7 +104,7 @@ def diagnose_stream(paths: str | Sequence[str], ctx: Context | None = None,
     estimator = estimator if estimator is not None else OffsetEstimator()
     own_folder = spill_to is None
     spill_to = spill_to or spill_directory()
-    findings = FindingWriter(spill_to, f"findings-{share.index if share else 0}.bin")
+    findings = FindingWriter(spill_to, f"findings-{share.index if share else 0}")
     summary = Summary(inputs=inputs)
     buckets: OrderedDict[str, _Bucket] = OrderedDict()
     recently: OrderedDict[str, None] = OrderedDict()    # calls judged lately: count each once

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from siptrace.context import Context
 from siptrace.findings import Evidence, Finding, Severity, sort_findings
 from siptrace.model import Origin
+from siptrace import spill
 from siptrace.spill import FindingWriter, SpilledFindings, severities, spill_directory
 from siptrace.stream import diagnose_stream
 
@@ -27,12 +28,14 @@ def _finding(n: int, severity: Severity) -> Finding:
                    facts=(("n", n), ("when", T0.isoformat())), call_id=f"call-{n}", time=T0 + timedelta(seconds=n % 7))
 
 
-def test_spilled_findings_read_back_equal_and_in_sort_order(tmp_path):
+def test_spilled_findings_read_back_equal_and_in_sort_order(tmp_path, monkeypatch):
+    monkeypatch.setattr(spill, "RUN", 16)       # many sorted runs to merge
     made = [_finding(n, [Severity.INFO, Severity.ERROR, Severity.WARNING][n % 3]) for n in range(300)]
     writer = FindingWriter(str(tmp_path))
     writer.add(made[:100])
     writer.add(made[100:])
     spilled = writer.finish()
+    assert len(spilled.runs) == 19
     assert len(spilled) == 300
     assert list(spilled) == sort_findings(made)
     assert spilled[0] == sort_findings(made)[0] and spilled[5:7] == sort_findings(made)[5:7]
@@ -45,7 +48,9 @@ def test_two_workers_files_merge_into_one_order(tmp_path):
     a.add(made[::2])
     b.add(made[1::2])
     parts = [pickle.loads(pickle.dumps(w.finish())) for w in (a, b)]    # as they come back from workers
-    assert list(SpilledFindings.merge(parts)) == sort_findings(made)
+    merged = SpilledFindings.merge(parts)
+    assert list(merged) == sort_findings(made)
+    assert merged[-1] == sort_findings(made)[-1] and len(merged) == 50
 
 
 def test_the_folder_is_removed_once_the_findings_are_dropped():
