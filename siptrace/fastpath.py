@@ -162,10 +162,14 @@ class FastRecordParser:
         """
         if self._plain_run is None:
             return pos
-        ends = [i for i in (text.find(stop, pos - 1) for stop in stops) if i != -1]
-        if not ends:
+        first, other = stops
+        end = text.find(first, pos - 1)
+        earlier = text.find(other, pos - 1, len(text) if end == -1 else end)   # only up to the first stop
+        if earlier != -1:
+            end = earlier
+        if end == -1:
             return pos
-        end = min(ends) + 1
+        end += 1
         block = text[pos:end]
         if "\r" in block:
             block = block.replace("\r\n", "\n")

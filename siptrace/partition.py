@@ -23,7 +23,17 @@ _CALL_ID = re.compile(rb"^(?:SIP-Call-ID|Call-ID|i)[ \t]*:[ \t]*([^\r\n]*)", re.
 
 
 def call_id_key(data: bytes) -> bytes | None:
-    """The Call-ID of a raw record, as bytes, or None when it has none."""
+    """The Call-ID of a raw record, as bytes, or None when it has none.
+
+    The common spelling is found with a plain search; other spellings
+    (compact ``i:``, other case, a diagnostic record's field) with a pattern.
+    """
+    at = data.find(b"\nCall-ID:")
+    if at != -1:
+        eol = data.find(b"\n", at + 9)
+        key = data[at + 9:eol if eol != -1 else len(data)].strip()
+        if key:
+            return key
     found = _CALL_ID.search(data)
     if found is None:
         return None
