@@ -195,7 +195,7 @@ def _via(text: str, protocol: str, sent_by: str, params: tuple) -> Via:
 
 
 class _FastValues:
-    """The single-value Via and name-addr shapes, read with sipvalues.lark's own terminals.
+    """The single-value Via and name-addr shapes, and ``lead;k=v``, read with sipvalues.lark's own terminals.
 
     Whatever does not fit the plain shape exactly (lists, junk after a quote,
     empty parameters...) returns None and goes to the grammar; a test compares
@@ -214,6 +214,7 @@ class _FastValues:
         self._via = re.compile(f"{ws}({pat['SENT_PROTOCOL']}){ws}({pat['SENT_BY']})({params}){ws}\\Z")
         self._addr_spec = re.compile(f"{ws}({pat['ADDR_SPEC']})")
         self._bare = re.compile(f"{ws}({pat['ADDR_SPEC']})({params}){ws}\\Z")
+        self._lead = re.compile(f"{ws}({pat['LEAD']})?({params}){ws}\\Z")
         self._bracketed = re.compile(
             f"{ws}(?:({quoted}){ws}|((?:{word}[ \\t\\r\\n]+)*{word}){ws})?({pat['ANGLE']})({params}){ws}\\Z")
 
@@ -226,6 +227,13 @@ class _FastValues:
         if m is None:
             return None
         return (_via(text, m.group(1), m.group(2), self._params(m.group(3))),)
+
+    def lead_params(self, text: str) -> tuple[str | None, tuple[tuple[str, str | None], ...]] | None:
+        m = self._lead.match(text)
+        if m is None:
+            return None
+        lead = m.group(1)
+        return (lead.strip() if lead is not None else None), self._params(m.group(2))
 
     def name_addr(self, text: str) -> tuple[NameAddr, ...] | None:
         from .model import NameAddr
@@ -300,6 +308,12 @@ def parse_lead_params(text: str) -> tuple[str | None, tuple[tuple[str, str | Non
 
 def lead_params(text: str) -> tuple[str | None, tuple[tuple[str, str | None], ...]] | None:
     """`parse_lead_params` without the cache, for values that rarely repeat."""
+    found = _fast().lead_params(text)
+    return found if found is not None else lead_params_by_grammar(text)
+
+
+def lead_params_by_grammar(text: str) -> tuple[str | None, tuple[tuple[str, str | None], ...]] | None:
+    """`lead_params` through the Lark grammar only (the fast path's reference)."""
     try:
         tree = _parse(text, "lead_params")
     except LarkError:

@@ -7,7 +7,8 @@ import random
 import pytest
 
 from siptrace import Reader, SipMessage
-from siptrace.values import _fast, name_addrs_by_grammar, vias_by_grammar
+from siptrace import DiagRecord
+from siptrace.values import _fast, lead_params_by_grammar, name_addrs_by_grammar, vias_by_grammar
 
 from conftest import SAMPLES, SHARED
 from torture_cases import INVALID, VALID
@@ -15,8 +16,12 @@ from torture_cases import INVALID, VALID
 ADDRESS_HEADERS = ("from", "to", "contact", "route", "record-route", "p-asserted-identity", "refer-to")
 
 
-def _values() -> tuple[list[str], list[str]]:
-    vias, addrs = [], []
+LEAD_HEADERS = ("ms-diagnostics", "ms-diagnostics-public", "ms-client-diagnostics", "reason", "content-type",
+                "event", "subscription-state", "content-disposition", "session-expires")
+
+
+def _values() -> tuple[list[str], list[str], list[str]]:
+    vias, addrs, leads = [], [], []
     paths = [p for folder in (SAMPLES, SHARED) if folder.is_dir() for p in sorted(folder.iterdir())
              if p.is_file() and p.suffix in (".log", ".txt", ".UccApilog")]
     for path in paths:
@@ -29,6 +34,12 @@ def _values() -> tuple[list[str], list[str]]:
                 vias += msg.headers.lines("via")
                 for name in ADDRESS_HEADERS:
                     addrs += msg.headers.lines(name)
+                for name in LEAD_HEADERS:
+                    leads += msg.headers.lines(name)
+                leads += [";" + v for k, v in msg.record.fields if k.lower() == "data"] if msg.record else []
+            elif isinstance(msg, DiagRecord):
+                leads += [";" + v for k, v in msg.record.fields if k.lower() == "data"]
+                leads += [v for k, v in msg.record.fields if k.lower() == "direction"]
     for data, *_ in list(VALID.values()) + list(INVALID.values()):
         for line in data.decode("utf-8", "replace").replace("\r\n ", " ").split("\r\n"):
             name, _, value = line.partition(":")
@@ -36,7 +47,9 @@ def _values() -> tuple[list[str], list[str]]:
                 vias.append(value)
             elif name.strip().lower() in ADDRESS_HEADERS + ("f", "t", "m"):
                 addrs.append(value)
-    return vias, addrs
+            elif name.strip().lower() in LEAD_HEADERS + ("c", "o"):
+                leads.append(value)
+    return vias, addrs, leads
 
 
 def _agree(value: str, fast, slow) -> bool:
@@ -48,19 +61,21 @@ def _agree(value: str, fast, slow) -> bool:
 
 
 def test_fast_values_agree_with_the_grammar_on_every_sample_value():
-    vias, addrs = _values()
-    assert len(vias) > 100 and len(addrs) > 200
+    vias, addrs, leads = _values()
+    assert len(vias) > 100 and len(addrs) > 200 and len(leads) > 50
     taken = sum(_agree(v, _fast().via, vias_by_grammar) for v in vias)
     taken += sum(_agree(a, _fast().name_addr, name_addrs_by_grammar) for a in addrs)
-    assert taken > (len(vias) + len(addrs)) * 0.8, "the fast path should take most values"
+    taken += sum(_agree(x, _fast().lead_params, lead_params_by_grammar) for x in leads)
+    assert taken > (len(vias) + len(addrs) + len(leads)) * 0.8, "the fast path should take most values"
 
 
 @pytest.mark.parametrize("seed", range(10))
 def test_fast_values_agree_on_damaged_values(seed):
     rng = random.Random(seed)
-    vias, addrs = _values()
+    vias, addrs, leads = _values()
     pieces = [" ", "\t", ";", ",", "=", '"', "<", ">", ":", "@", "\\", "x", "\u201c", ";;", "= "]
-    for values, fast, slow in ((vias, _fast().via, vias_by_grammar), (addrs, _fast().name_addr, name_addrs_by_grammar)):
+    for values, fast, slow in ((vias, _fast().via, vias_by_grammar), (addrs, _fast().name_addr, name_addrs_by_grammar),
+                               (leads, _fast().lead_params, lead_params_by_grammar)):
         for value in rng.sample(values, min(len(values), 150)):
             chars = list(value)
             for _ in range(rng.randint(1, 3)):
