@@ -9,7 +9,7 @@ dropped: they become `Junk` and `Truncated` pieces with file:line.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 BEGIN_MARK = b"$$begin_record"
@@ -186,8 +186,14 @@ def _junk(buf: bytes, a: int, b: int, line: int, offset: int) -> Junk | None:
     return Junk(b"".join(kept)[:JUNK_KEPT], line + chunk.count(b"\n", 0, first), offset + first, len(kept))
 
 
-def frame_blocks(blocks: Iterable[bytes], first_line: int = 1, first_offset: int = 0) -> Iterator[Piece]:
-    """The pieces of a byte stream given as blocks of any size (same result as `frame`)."""
+def frame_blocks(blocks: Iterable[bytes], first_line: int = 1, first_offset: int = 0,
+                 keep: Callable[[bytes, int, int], bool] | None = None) -> Iterator[Piece]:
+    """The pieces of a byte stream given as blocks of any size (same result as `frame`).
+
+    ``keep(buffer, start, end)``, when given, is asked about each complete
+    record before it is copied out; the records it refuses are passed over
+    (another worker reads them), the lines still counted.
+    """
     carry = b""
     line, offset = first_line, first_offset
     pending_junk: Junk | None = None
@@ -249,8 +255,16 @@ def frame_blocks(blocks: Iterable[bytes], first_line: int = 1, first_offset: int
                                   oversized=not final)
                 stop = n
             else:
-                piece = RawRecord(buf[start:end], line, offset)
                 stop = end
+                if keep is not None and not keep(buf, start, end):
+                    if pending_junk is not None:     # text before it stays a piece of its own
+                        yield pending_junk
+                        pending_junk = None
+                    line += buf.count(b"\n", start, stop)
+                    offset += stop - start
+                    pos = stop
+                    continue
+                piece = RawRecord(buf[start:end], line, offset)
             if pending_junk is not None:
                 yield pending_junk
                 pending_junk = None

@@ -22,19 +22,20 @@ from .framing import Piece, RawRecord
 _CALL_ID = re.compile(rb"^(?:SIP-Call-ID|Call-ID|i)[ \t]*:[ \t]*([^\r\n]*)", re.M | re.I)
 
 
-def call_id_key(data: bytes) -> bytes | None:
-    """The Call-ID of a raw record, as bytes, or None when it has none.
+def call_id_key(data: bytes, start: int = 0, end: int | None = None) -> bytes | None:
+    """The Call-ID of a raw record (``data[start:end]``), as bytes, or None when it has none.
 
     The common spelling is found with a plain search; other spellings
     (compact ``i:``, other case, a diagnostic record's field) with a pattern.
     """
-    at = data.find(b"\nCall-ID:")
+    end = len(data) if end is None else end
+    at = data.find(b"\nCall-ID:", start, end)
     if at != -1:
-        eol = data.find(b"\n", at + 9)
-        key = data[at + 9:eol if eol != -1 else len(data)].strip()
+        eol = data.find(b"\n", at + 9, end)
+        key = data[at + 9:eol if eol != -1 else end].strip()
         if key:
             return key
-    found = _CALL_ID.search(data)
+    found = _CALL_ID.search(data, start, end)
     if found is None:
         return None
     key = found.group(1).strip()
@@ -50,9 +51,14 @@ class Share:
 
     def owns(self, piece: Piece) -> bool:
         if isinstance(piece, RawRecord):
-            key = call_id_key(piece.data)
-            if key is not None:
-                return zlib.crc32(key) % self.count == self.index
+            return self.owns_record(piece.data, 0, len(piece.data))
+        return self.index == 0
+
+    def owns_record(self, data: bytes, start: int, end: int) -> bool:
+        """Whether the record ``data[start:end]`` is this worker's (asked before it is copied)."""
+        key = call_id_key(data, start, end)
+        if key is not None:
+            return zlib.crc32(key) % self.count == self.index
         return self.index == 0
 
 

@@ -154,7 +154,8 @@ def read_source(source: Source, stats: InputStats, share: Share | None = None) -
             stats.lines += 1
 
     try:
-        yield from pieces_to_items(frame_blocks(blocks()), source.name, stats, share)
+        keep = share.owns_record if share is not None else None
+        yield from pieces_to_items(frame_blocks(blocks(), keep=keep), source.name, stats, share)
     finally:
         source.close()
 

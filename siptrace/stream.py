@@ -64,11 +64,15 @@ def _merged(paths: Sequence[str], input_format: str | None, inputs: list[InputSt
     if callable(meter):
         meter = meter(sum(s.size or 0 for s in sources))
     streams = []
-    for n, source in enumerate(sources):
+    for source in sources:
         stats = InputStats(source.name)
         inputs.append(stats)
-        streams.append(_keyed(read_any(source, stats, input_format, share), n))
-    items = (item for _, _, _, item in heapq.merge(*streams))
+        streams.append(read_any(source, stats, input_format, share))
+    items: Iterator[Item]
+    if len(streams) == 1:
+        items = streams[0]      # nothing to merge with
+    else:
+        items = (item for _, _, _, item in heapq.merge(*(_keyed(s, n) for n, s in enumerate(streams))))
     if meter is not None:
         items = meter.follow(items, lambda: (sum(s.bytes for s in inputs), sum(s.records for s in inputs),
                                              sum(s.sip for s in inputs), len(found)))
@@ -161,6 +165,7 @@ def _diagnose(paths: str | Sequence[str], ctx: Context, rules: Sequence[type[Rul
         if len(recently) > 20_000:
             recently.popitem(last=False)
 
+    checked: datetime | None = None
     if meter is None and progress:
         meter = Progress   # type: ignore[assignment]   # sized once the inputs are open
     for n, item in enumerate(_merged(paths, input_format, inputs, meter, findings, share), 1):
@@ -186,11 +191,14 @@ def _diagnose(paths: str | Sequence[str], ctx: Context, rules: Sequence[type[Rul
             if bucket.messages >= max_messages:
                 judge(call_id)
                 continue
-        while buckets and now is not None:
-            oldest_id, oldest = next(iter(buckets.items()))
-            if oldest.last is None or oldest.last >= now - window:
-                break
-            judge(oldest_id)
+        if now is not None and now != checked:
+            checked = now                   # the oldest calls can only go quiet as time goes on
+            cutoff = now - window
+            while buckets:
+                oldest_id, oldest = next(iter(buckets.items()))
+                if oldest.last is None or oldest.last >= cutoff:
+                    break
+                judge(oldest_id)
     for call_id in list(buckets):
         judge(call_id)
     summary.offsets = estimator.offsets([s.path for s in inputs])

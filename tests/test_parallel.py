@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -55,6 +56,21 @@ def test_three_workers_on_the_front_end_and_edge_logs_merge_the_call_and_the_clo
     _same(one, three)
     assert any(f.rule == "ack-retarget-bye" for f in three.findings)
     assert round(three.summary.offsets[str(sample(UM[1]))], 3) == 2.350
+
+
+def test_text_between_records_is_counted_as_by_one_process(tmp_path):
+    # junk runs separated by records of other workers must not merge into one
+    records = b"".join(sample(n).read_bytes() for n in UM + ["busy-486.fe.log", "cancel.fe.log"])
+    ends = re.findall(rb"\$\$end_record\r?\n", records)
+    parts = re.split(rb"\$\$end_record\r?\n", records)
+    mixed = b"".join(p + end + (b"stray line %d\r\n" % i if i % 2 else b"")
+                     for i, (p, end) in enumerate(zip(parts, ends))) + parts[-1]
+    path = tmp_path / "mixed.log"
+    path.write_bytes(mixed)
+    one = diagnose_stream([str(path)])
+    assert one.summary.inputs[0].skipped > 5
+    for jobs in (2, 3):
+        _same(one, diagnose_parallel([str(path)], jobs=jobs))
 
 
 def test_every_record_is_owned_by_exactly_one_worker():
