@@ -177,5 +177,8 @@ class FastRecordParser:
                 return pos
         if self._plain_run.fullmatch(block) is None:
             return pos
-        out.extend((n.strip(), v.strip()) for n, _, v in (line.partition(":") for line in block.split("\n")[:-1]))
+        append = out.append
+        for line in block.split("\n")[:-1]:
+            name, _, value = line.partition(":")
+            append((name.strip(), value.strip()))
         return end

@@ -219,8 +219,10 @@ class _FastValues:
             f"{ws}(?:({quoted}){ws}|((?:{word}[ \\t\\r\\n]+)*{word}){ws})?({pat['ANGLE']})({params}){ws}\\Z")
 
     def _params(self, text: str) -> tuple[tuple[str, str | None], ...]:
-        return tuple((m.group(1), unquote(m.group(2)) if m.group(2) is not None else None)
-                     for m in self._param.finditer(text))
+        # findall gives "" for a parameter without a value (a value is never empty:
+        # a quoted one has its quotes, a token at least one character)
+        return tuple([(name, (unquote(value) if value[0] == '"' else value) if value else None)
+                      for name, value in self._param.findall(text)])
 
     def via(self, text: str) -> tuple[Via, ...] | None:
         m = self._via.match(text)
