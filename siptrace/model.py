@@ -467,8 +467,14 @@ class SipMessage:
     @property
     def diagnostics(self) -> tuple[Diagnostic, ...]:
         """Every ms-diagnostics, ms-diagnostics-public and ms-client-diagnostics value."""
+        index = self.headers._lookup()
+        kinds = [name for name in _v.DIAGNOSTIC_HEADERS if name in index]
+        if not kinds:
+            return ()     # most messages: three look-ups instead of a walk over every header
+        if len(kinds) == 1:
+            return tuple(_v.parse_diagnostic(kinds[0], value) for value in index[kinds[0]])
         out: list[Diagnostic] = []
-        for name, value in self.headers.fields:
+        for name, value in self.headers.fields:   # several kinds: in the order written
             low = name.strip().lower()
             if low in _v.DIAGNOSTIC_HEADERS:
                 out.append(_v.parse_diagnostic(low, value))
