@@ -176,6 +176,22 @@ def _next_end(buf: bytes, pos: int) -> int:
     return -1
 
 
+def _plain_end(buf: bytes, pos: int) -> int:
+    """Index just past the record's end line, for the common record: its first
+    ``$$end_record`` line (at or after ``pos``, a line start) is a proper end
+    line and no record starts before it.  -1 when it is not so plain (then
+    `_Finder` decides), so the result is always the one `_Finder` would give."""
+    at = buf.find(b"\n" + END_MARK, pos - 1)
+    if at == -1:
+        return -1
+    eol = buf.find(b"\n", at + 1)
+    if eol == -1 or buf[at + 1 + len(END_MARK):eol].strip():
+        return -1
+    if buf.find(b"\nTL_", pos - 1, at) != -1 or buf.find(BEGIN_MARK, pos, at) != -1:
+        return -1
+    return eol + 1
+
+
 def _junk(buf: bytes, a: int, b: int, line: int, offset: int) -> Junk | None:
     """Non-blank lines of buf[a:b] as one Junk piece (line/offset of the first one)."""
     chunk = buf[a:b]
@@ -242,8 +258,11 @@ def frame_blocks(blocks: Iterable[bytes], first_line: int = 1, first_offset: int
                 break
             first_eol = buf.find(b"\n", start)
             after_first = n if first_eol == -1 else first_eol + 1
-            end = finder.next_end(after_first)
-            nxt = finder.next_start(after_first)
+            end = _plain_end(buf, after_first) if first_eol != -1 else -1
+            nxt = -1
+            if end == -1:
+                end = finder.next_end(after_first)
+                nxt = finder.next_start(after_first)
             if nxt != -1 and (end == -1 or nxt < end):
                 piece: Piece = Truncated(buf[start:nxt], line, offset, at_eof=False)
                 stop = nxt
