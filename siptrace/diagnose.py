@@ -9,7 +9,6 @@ same call by call in bounded memory (the CLI).  Views only format the
 from __future__ import annotations
 
 import json
-import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -87,7 +86,7 @@ class Diagnosis:
             out.write("[")
             for n, finding in enumerate(self.findings):
                 text = json.dumps(finding.as_dict(), indent=2, ensure_ascii=False)
-                out.write(("," if n else "") + "\n" + textwrap.indent(text, "    "))
+                out.write(("," if n else "") + "\n    " + text.replace("\n", "\n    "))   # one level deeper
             out.write("\n  ]")
         out.write(after + "\n")
 
