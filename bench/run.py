@@ -127,8 +127,9 @@ class Tool:
 
 # --------------------------------------------------------------------------- tools
 
-def _which_tool(name: str) -> Callable[[Context], str | None]:
-    return lambda ctx: None if shutil.which(name) else f"{name} not found on PATH"
+def _which_tool(name: str, install: str = "") -> Callable[[Context], str | None]:
+    how = f" (install: {install})" if install else ""
+    return lambda ctx: None if shutil.which(name) else f"{name} not found on PATH{how}"
 
 
 def parse_grep(out: str, inp: Input) -> dict:
@@ -235,12 +236,12 @@ TOOLS: list[Tool] = [
     Tool(name="tshark",
          input_kind="pcap",
          argv=lambda ctx, inp: ["tshark", "-r", str(inp.path), "-Y", "sip", "-T", "fields", "-e", "sip.Call-ID"],
-         available=_which_tool("tshark"),
+         available=_which_tool("tshark", "apt install tshark"),
          parse=lambda out, inp: {"messages": sum(1 for line in out.splitlines() if line.strip())}),
     Tool(name="sip-doctor",
          input_kind="pcap",
          argv=lambda ctx, inp: ["sip-doctor", str(inp.path), "--no-flow", "--no-rtp", "--json"],
-         available=_which_tool("sip-doctor"),
+         available=_which_tool("sip-doctor", "pip install sip-doctor"),
          parse=lambda out, inp: {},
          ok_rc=(0, 1, 2)),
 ]
@@ -538,6 +539,17 @@ def main(argv: list[str] | None = None) -> int:
     for r in ok_rows:
         if not r["floor"] and r["time_vs_floor"]:
             print("time %s / floor at %s: %.1fx" % (r["tool"], r["size"], r["time_vs_floor"]))
+    head_to_head = []
+    for size in sizes:
+        mine = next((r for r in ok_rows if r["tool"] == "siptrace-diagnose" and r["size"] == size), None)
+        for other in ("tshark", "sip-doctor"):
+            theirs = next((r for r in ok_rows if r["tool"] == other and r["size"] == size), None)
+            if mine and theirs and mine["msgs_per_s"] and theirs["msgs_per_s"]:
+                h = {"size": size, "other": other, "speed": mine["msgs_per_s"] / theirs["msgs_per_s"],
+                     "time": theirs["wall_s"] / mine["wall_s"]}
+                head_to_head.append(h)
+                print("siptrace-diagnose / %s at %s: %.2fx the messages per second (wall time %.2fx as short)"
+                      % (other, size, h["speed"], h["time"]))
     if ctx.notes:
         print()
         for n_ in ctx.notes:
@@ -547,7 +559,8 @@ def main(argv: list[str] | None = None) -> int:
         doc = {"machine": info, "wrapper_rss_floor_mb": floor_kib * 1024 / MB, "seed": args.seed,
                "sizes": sizes, "skipped_tools": skipped,
                "siptrace_command": ctx.siptrace_why if ctx.siptrace else None,
-               "rows": [{k: v for k, v in r.items()} for r in rows], "rss_growth": growth, "notes": ctx.notes,
+               "rows": [{k: v for k, v in r.items()} for r in rows], "rss_growth": growth,
+               "diagnose_vs": head_to_head, "notes": ctx.notes,
                "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         with open(args.json_out, "w", encoding="utf-8") as f:
             json.dump(doc, f, indent=2)
