@@ -9,6 +9,8 @@ want to stop earlier.
 from __future__ import annotations
 
 import functools
+import os
+import warnings
 from collections.abc import Sequence
 from datetime import datetime
 from html import escape
@@ -28,10 +30,12 @@ from .filters import parse_time
 class Trace:
     """One or more trace files, correlated and diagnosed, as frames for pandas."""
 
-    def __init__(self, timeline: Timeline, context: Context, findings: list[Finding]) -> None:
+    def __init__(self, timeline: Timeline, context: Context, findings: list[Finding],
+                 memory_mb: float | None = None) -> None:
         self.timeline = timeline
         self.context = context
         self.findings_list = findings
+        self.memory_mb = memory_mb      # growth of this process's memory while loading, if measurable
 
     # -- frames -------------------------------------------------------------
     @functools.cached_property
@@ -93,12 +97,16 @@ class Trace:
         t = self.timeline
         return {"messages": len(t.messages), "sightings": t.sightings, "calls": len(t.calls),
                 "dialogs": len(t.dialogs), "diagnostic_records": len(t.diagnostics),
-                "other_records": len(t.records), "skipped": len(t.skipped)}
+                "other_records": len(t.records), "skipped": len(t.skipped),
+                "input_bytes": sum(i.bytes for i in t.inputs)}
+
+    def _memory(self) -> str:
+        return f", about {self.memory_mb:,.0f} MB in memory" if self.memory_mb is not None else ""
 
     def __repr__(self) -> str:
         s = self.size
         return (f"<siptrace.Trace {len(self.timeline.inputs)} file(s): {s['messages']} messages, "
-                f"{s['calls']} calls, {len(self.findings_list)} findings>")
+                f"{s['calls']} calls, {len(self.findings_list)} findings{self._memory()}>")
 
     def _repr_html_(self) -> str:
         s = self.size
@@ -107,7 +115,7 @@ class Trace:
         worst = "".join(f"<li><b>[{escape(f.severity.value)}] {escape(f.rule)}</b>: {escape(f.summary)}</li>"
                         for f in self.findings_list[:10])
         return (f"<div><b>siptrace.Trace</b>: {s['messages']} messages ({s['sightings']} sightings), "
-                f"{s['dialogs']} dialogs, {s['calls']} calls<ul>{files}</ul>"
+                f"{s['dialogs']} dialogs, {s['calls']} calls{escape(self._memory())}<ul>{files}</ul>"
                 f"<b>Findings</b> ({len(self.findings_list)}):<ul>{worst}</ul></div>")
 
 
@@ -118,8 +126,11 @@ def load(paths: str | Sequence[str], um_fqdn: str | Sequence[str] | None = None,
          input_format: str | None = None) -> Trace:
     """Read, correlate and diagnose trace files for a notebook.
 
-    The filters (``call_id``, ``host``, ``since``, ``until``) keep only the
-    matching messages in memory, for traces too large to hold whole.
+    The whole trace is held in memory (`Trace.size`, `Trace.memory_mb` say how
+    much).  The filters (``call_id``, ``host``, ``since``, ``until``) keep only
+    the matching messages, for traces too large to hold whole; without them, a
+    large input gives a warning that says so.  ``siptrace diagnose`` judges
+    any size in bounded memory.
     """
     from .filters import MessageFilter
     from .model import SipMessage
@@ -135,9 +146,31 @@ def load(paths: str | Sequence[str], um_fqdn: str | Sequence[str] | None = None,
         call = getattr(item, "call_id", None)
         return not ids or call in ids
 
+    before = _resident_mb()
     timeline = build_timeline((i for i in reader if keep(i)), reader.stats)
     ctx = Context.of(um_fqdn, edge_fqdn, pool_fqdn)
-    return Trace(timeline, ctx, run_rules(timeline, ctx))
+    after = _resident_mb()
+    trace = Trace(timeline, ctx, run_rules(timeline, ctx),
+                  memory_mb=max(0.0, after - before) if before is not None and after is not None else None)
+    unfiltered = not ids and host is None and since is None and until is None
+    read = trace.size["input_bytes"]
+    if unfiltered and read > LARGE_INPUT:
+        warnings.warn(f"siptrace.load is holding all {trace.size['messages']:,} messages of {read / 1e6:,.0f} MB "
+                      f"of input{trace._memory()}; pass call_id=, host=, since= or until= to keep less, or "
+                      f"run `siptrace diagnose` (bounded memory)", ResourceWarning, stacklevel=2)
+    return trace
+
+
+LARGE_INPUT = 200_000_000   # bytes of input above which an unfiltered load warns
+
+
+def _resident_mb() -> float | None:
+    """This process's resident memory in MB, where the system tells it (Linux)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
 
 
 def _time(value: str | datetime | None) -> datetime | None:
