@@ -34,7 +34,7 @@ class Progress:
         mb = done / 1e6
         rate = mb / max(now - self._start, 1e-6)
         share = f"{100 * done / self.total:5.1f}% " if self.total else ""
-        extra = f", {findings} findings" if findings is not None else ""
+        extra = f", {findings:,} findings" if findings is not None else ""
         self.stream.write(f"\r{share}{mb:,.0f} MB read ({rate:,.0f} MB/s), {records:,} records, {sip:,} SIP{extra}  ")
         self.stream.flush()
 
