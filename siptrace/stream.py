@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gc
 import heapq
+import shutil
 from contextlib import contextmanager
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -104,9 +105,19 @@ def diagnose_stream(paths: str | Sequence[str], ctx: Context | None = None,
     Findings go to a file in ``spill_to`` (a new temporary folder, removed
     when the result is dropped, if not given), so memory does not grow with them.
     """
-    with _collector_paused():
-        return _diagnose(paths, ctx or Context(), rules, input_format, progress, idle, max_messages,
-                         ladders, share, meter, estimator, spill_to)
+    own_folder = spill_to is None
+    folder = spill_to or spill_directory()
+    try:
+        with _collector_paused():
+            result = _diagnose(paths, ctx or Context(), rules, input_format, progress, idle, max_messages,
+                               ladders, share, meter, estimator, folder)
+    except BaseException:
+        if own_folder:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    if own_folder:
+        result.findings.remove_when_done(folder)   # type: ignore[attr-defined]
+    return result
 
 
 @contextmanager
@@ -130,12 +141,10 @@ _COLLECT_EVERY = 100_000
 
 def _diagnose(paths: str | Sequence[str], ctx: Context, rules: Sequence[type[Rule]], input_format: str | None,
               progress: bool, idle: float, max_messages: int, ladders: bool, share: Share | None,
-              meter: Meter | None, estimator: OffsetEstimator | None, spill_to: str | None) -> Diagnosis:
+              meter: Meter | None, estimator: OffsetEstimator | None, spill_to: str) -> Diagnosis:
     paths = [paths] if isinstance(paths, str) else list(paths)
     inputs: list[InputStats] = []
     estimator = estimator if estimator is not None else OffsetEstimator()
-    own_folder = spill_to is None
-    spill_to = spill_to or spill_directory()
     findings = FindingWriter(spill_to, f"findings-{share.index if share else 0}")
     summary = Summary(inputs=inputs)
     buckets: OrderedDict[str, _Bucket] = OrderedDict()
@@ -202,10 +211,7 @@ def _diagnose(paths: str | Sequence[str], ctx: Context, rules: Sequence[type[Rul
     for call_id in list(buckets):
         judge(call_id)
     summary.offsets = estimator.offsets([s.path for s in inputs])
-    spilled = findings.finish()
-    if own_folder:
-        spilled.remove_when_done(spill_to)
-    result = Diagnosis(None, ctx, spilled, summary)
+    result = Diagnosis(None, ctx, findings.finish(), summary)
     result.ladders = drawn
     return result
 

@@ -72,3 +72,16 @@ def test_streamed_json_is_the_same_document_as_dumping_it_whole():
     result.write_json(out)
     assert out.getvalue() == json.dumps(result.as_dict(), indent=2, ensure_ascii=False) + "\n"
     assert isinstance(result.findings, SpilledFindings) and len(result.findings) >= 5
+
+
+def test_a_failed_run_leaves_no_findings_folder(tmp_path, monkeypatch):
+    import tempfile
+
+    import pytest
+
+    from siptrace.errors import InputError
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))     # spill_directory() makes its folders here
+    with pytest.raises(InputError):
+        diagnose_stream([str(sample("um-ack-retarget-bye.fe.log")), str(tmp_path / "missing.log")])
+    assert list(tmp_path.iterdir()) == []
