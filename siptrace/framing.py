@@ -203,12 +203,15 @@ def _junk(buf: bytes, a: int, b: int, line: int, offset: int) -> Junk | None:
 
 
 def frame_blocks(blocks: Iterable[bytes], first_line: int = 1, first_offset: int = 0,
-                 keep: Callable[[bytes, int, int], bool] | None = None) -> Iterator[Piece]:
+                 keep: Callable[[bytes, int, int], bool] | None = None,
+                 newlines: Callable[[int], None] | None = None) -> Iterator[Piece]:
     """The pieces of a byte stream given as blocks of any size (same result as `frame`).
 
     ``keep(buffer, start, end)``, when given, is asked about each complete
     record before it is copied out; the records it refuses are passed over
-    (another worker reads them), the lines still counted.
+    (another worker reads them), the lines still counted.  ``newlines`` is
+    told, at the end, how many line ends the stream held (so no one else
+    has to count them again).
     """
     carry = b""
     line, offset = first_line, first_offset
@@ -293,6 +296,8 @@ def frame_blocks(blocks: Iterable[bytes], first_line: int = 1, first_offset: int
             pos = stop
         if final:
             break
+    if newlines is not None:
+        newlines(line - first_line)
     if pending_junk is not None:
         yield pending_junk
 

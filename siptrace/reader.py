@@ -147,7 +147,6 @@ def read_source(source: Source, stats: InputStats, share: Share | None = None) -
             if not block:
                 break
             stats.bytes += len(block)
-            stats.lines += block.count(b"\n")
             last = block
             yield block
         if last and not last.endswith(b"\n"):
@@ -155,7 +154,10 @@ def read_source(source: Source, stats: InputStats, share: Share | None = None) -
 
     try:
         keep = share.owns_record if share is not None else None
-        yield from pieces_to_items(frame_blocks(blocks(), keep=keep), source.name, stats, share)
+        def newlines(n: int) -> None:
+            stats.lines += n
+
+        yield from pieces_to_items(frame_blocks(blocks(), keep=keep, newlines=newlines), source.name, stats, share)
     finally:
         source.close()
 

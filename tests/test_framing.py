@@ -43,3 +43,18 @@ def test_block_scanner_on_records_without_begin_markers_only():
 
 def test_all_three_tails_and_lf_endings():
     _same(ALL.replace("\r\n", "\n").encode())
+
+
+@pytest.mark.parametrize("data", [
+    b"", b"junk", b"\n\n\n", b"TL_INFO(TF_PROTOCOL) x\nabc",
+    b"TL_INFO(TF_PROTOCOL) [0]1.2::11/03/2026-09:00:00.000.1 (a,b:c(1))$$begin_record\r\nX: y\r\n$$end_record\r\nafter",
+])
+def test_the_reader_counts_every_line_once_framing_has_seen_them(tmp_path, data):
+    from siptrace.reader import Reader
+
+    path = tmp_path / "t.log"
+    path.write_bytes(data + (b"" if data else b"\n"))
+    reader = Reader([str(path)], input_format="ocslogger")
+    list(reader)
+    written = path.read_bytes()
+    assert reader.stats[0].lines == written.count(b"\n") + (0 if written.endswith(b"\n") else 1)
