@@ -248,7 +248,8 @@ def frame_blocks(blocks: Iterable[bytes], first_line: int = 1, first_offset: int
         pos = 0
         n = len(buf)
         while pos < n:
-            start = finder.next_start(pos)
+            # a line starting "TL_" right here is the next start; else look for one
+            start = pos if buf.startswith(b"TL_", pos) else finder.next_start(pos)
             upto = n if start == -1 else start      # text before the next record is junk
             if upto > pos:
                 junk = _junk(buf, pos, upto, line, offset)
