@@ -112,11 +112,11 @@ def pieces_to_items(pieces: Iterable[RawRecord | Junk | Truncated], name: str, s
     """Parse framed pieces of one input into items, counting each.
 
     With a ``share``, only the pieces it owns are parsed and counted; the
-    other workers count the rest.
+    other workers count the rest.  Complete records are expected to be
+    chosen already, by the framer (`Share.owns_record` as its ``keep``).
     """
-    owns = share.owns if share is not None else None
     for piece in pieces:
-        if owns is not None and not owns(piece):
+        if share is not None and not isinstance(piece, RawRecord) and not share.owns(piece):
             continue
         origin = Origin(name, piece.line, piece.offset)
         item: Item
