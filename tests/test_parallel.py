@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import re
 import subprocess
@@ -13,6 +14,7 @@ import pytest
 from siptrace.context import Context
 from siptrace.errors import InputError
 from siptrace.framing import frame
+from siptrace import parallel as _parallel
 from siptrace.parallel import diagnose_parallel
 from siptrace.partition import Share, call_id_key
 from siptrace.stream import diagnose_stream
@@ -124,3 +126,33 @@ def test_cli_jobs_gives_the_same_report(generated, tmp_path):
     one, two = run("1"), run("2")
     assert one.returncode == two.returncode == 1
     assert one.stdout == two.stdout
+
+
+_real_work = _parallel._work
+
+
+def _die_in_worker_1(*args):
+    share = args[7]
+    if share.index == 1:
+        os._exit(9)          # as if killed: no result, no error
+    return _real_work(*args)
+
+
+def _fail_in_worker_1(*args):
+    if args[7].index == 1:
+        raise InputError("could not be read", path="trace.log", hint="Check it")
+    return _real_work(*args)
+
+
+def test_a_lost_worker_means_one_process_does_the_job_again(generated, monkeypatch, capsys):
+    monkeypatch.setattr(_parallel, "_work", _die_in_worker_1)
+    again = diagnose_parallel([str(generated)], jobs=2)
+    assert "ended without a result" in capsys.readouterr().err
+    _same(diagnose_stream([str(generated)]), again)
+
+
+def test_an_error_in_a_worker_reaches_the_caller_whole(generated, monkeypatch):
+    monkeypatch.setattr(_parallel, "_work", _fail_in_worker_1)
+    with pytest.raises(InputError) as err:
+        diagnose_parallel([str(generated)], jobs=2)
+    assert str(err.value) == "trace.log: could not be read. Check it"
