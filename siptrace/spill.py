@@ -27,6 +27,7 @@ from .findings import Finding, Severity, finding_order
 # (sort key, offset, size) of one finding in its data file
 _Entry = tuple[tuple[Any, ...], int, int]
 RUN = 4096     # sort keys kept in memory before they are written out as a sorted run
+MAX_RUNS = 64  # runs of one writer before they are merged into one
 
 
 def spill_directory() -> str:
@@ -48,6 +49,7 @@ class FindingWriter:
         self._data = open(self.data_path, "wb")
         self._entries: list[_Entry] = []
         self._runs: list[tuple[str, str]] = []
+        self._saved = 0
         self._severities: Counter[Severity] = Counter()
 
     def __len__(self) -> int:
@@ -63,12 +65,24 @@ class FindingWriter:
                 self._write_run()
 
     def _write_run(self) -> None:
-        path = os.path.join(self.directory, f"{self.name}.run{len(self._runs)}")
-        with open(path, "wb") as out:
-            for entry in sorted(self._entries, key=lambda e: e[0]):
-                pickle.dump(entry, out, protocol=pickle.HIGHEST_PROTOCOL)
-        self._runs.append((path, self.data_path))
+        self._runs.append((self._save(sorted(self._entries, key=lambda e: e[0])), self.data_path))
         self._entries = []
+        if len(self._runs) >= MAX_RUNS:
+            # merged into one, so a run never holds more files open than this at once
+            merged = heapq.merge(*(SpilledFindings._keys(run, data) for run, data in self._runs),
+                                 key=lambda e: e[0])
+            path = self._save(entry[:3] for entry in merged)
+            for run, _ in self._runs:
+                os.remove(run)
+            self._runs = [(path, self.data_path)]
+
+    def _save(self, entries: Iterable[tuple[Any, ...]]) -> str:
+        self._saved += 1
+        path = os.path.join(self.directory, f"{self.name}.run{self._saved}")
+        with open(path, "wb") as out:
+            for entry in entries:
+                pickle.dump(entry, out, protocol=pickle.HIGHEST_PROTOCOL)
+        return path
 
     def finish(self) -> SpilledFindings:
         if self._entries:

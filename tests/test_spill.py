@@ -42,6 +42,19 @@ def test_spilled_findings_read_back_equal_and_in_sort_order(tmp_path, monkeypatc
     assert severities(spilled) == severities(made) == {Severity.INFO: 100, Severity.ERROR: 100, Severity.WARNING: 100}
 
 
+def test_runs_are_merged_before_too_many_files_would_be_open(tmp_path, monkeypatch):
+    monkeypatch.setattr(spill, "RUN", 4)
+    monkeypatch.setattr(spill, "MAX_RUNS", 3)
+    made = [_finding(n, [Severity.INFO, Severity.ERROR][n % 2]) for n in range(101)]
+    writer = FindingWriter(str(tmp_path))
+    for n in range(0, 101, 5):
+        writer.add(made[n:n + 5])
+    spilled = writer.finish()
+    assert len(spilled.runs) < 3
+    assert list(spilled) == sort_findings(made)
+    assert len([p for p in tmp_path.iterdir() if ".run" in p.name]) == len(spilled.runs)
+
+
 def test_two_workers_files_merge_into_one_order(tmp_path):
     made = [_finding(n, Severity.WARNING) for n in range(50)]
     a, b = FindingWriter(str(tmp_path), "a.bin"), FindingWriter(str(tmp_path), "b.bin")
