@@ -52,9 +52,9 @@ res, argv = sys.argv[1], sys.argv[2:]
 
 def tree_rss_kib(root):
     # VmRSS summed over the command and all its descendants (worker processes)
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
+    total, pending = 0, [root]
+    while pending:
+        pid = pending.pop()
         try:
             with open("/proc/%d/status" % pid) as f:
                 for line in f:
@@ -62,7 +62,7 @@ def tree_rss_kib(root):
                         total += int(line.split()[1])
                         break
             with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-                todo.extend(int(c) for c in f.read().split())
+                pending.extend(int(c) for c in f.read().split())
         except (OSError, ValueError):
             pass
     return total
