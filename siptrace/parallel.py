@@ -23,7 +23,7 @@ import os
 import queue
 import shutil
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from .context import Context
@@ -31,7 +31,6 @@ from .correlate import OffsetEstimator
 from .detect import detect
 from .diagnose import Diagnosis, Summary
 from .inputs import open_sources
-from .model import Item
 from .partition import Share
 from .progress import Progress
 from .reader import KEEP_SKIPPED, InputStats
@@ -68,23 +67,20 @@ def _server_traces(paths: Sequence[str], input_format: str | None) -> tuple[bool
     return plain, total
 
 
-class _SharedMeter:
+class _SharedMeter(Progress):
     """A worker's counters in memory the parent reads (no pipe, no lock: one writer each)."""
 
     def __init__(self, counters: Any, index: int) -> None:
+        super().__init__(None, enabled=False)
         self.counters = counters
         self.base = index * _COUNTERS
 
-    def follow(self, items: Iterable[Item], counts: Callable[[], tuple[int, ...]]) -> Iterator[Item]:
-        for n, item in enumerate(items):
-            if not n & 1023:
-                self._store(counts())
-            yield item
-        self._store(counts())
-
-    def _store(self, values: tuple[int, ...]) -> None:
+    def update(self, *values: int) -> None:      # every time: the parent draws, not the worker
         for i, value in enumerate(values[:_COUNTERS]):
             self.counters[self.base + i] = value
+
+    def close(self) -> None:
+        pass
 
 
 _counters: Any = None   # set in each worker by `_worker`
@@ -119,18 +115,20 @@ def diagnose_parallel(paths: str | Sequence[str], ctx: Context | None = None,
         jobs = default_jobs()
     else:
         jobs, min_bytes = max(1, jobs), 0
-    plain, total = _server_traces(paths, input_format)
-    if jobs < 2 or not plain or total < min_bytes:
+    def alone() -> Diagnosis:
         return diagnose_stream(paths, ctx, rules, input_format=input_format, progress=progress,
                                idle=idle, max_messages=max_messages, ladders=ladders)
+
+    plain, total = _server_traces(paths, input_format)
+    if jobs < 2 or not plain or total < min_bytes:
+        return alone()
     try:
         return _run(paths, ctx, rules, input_format, progress, idle, max_messages, ladders, jobs, total)
     except _WorkerLost:
         # a worker was killed (out of memory, a signal): one process can still do the job
         print("siptrace: a worker process ended without a result; diagnosing again in one process",
               file=sys.stderr)
-        return diagnose_stream(paths, ctx, rules, input_format=input_format, progress=progress,
-                               idle=idle, max_messages=max_messages, ladders=ladders)
+        return alone()
 
 
 def _context() -> multiprocessing.context.BaseContext:

@@ -45,6 +45,7 @@ class Progress:
                 if not n & 1023:
                     self.update(*counts())
                 yield item
+            self.update(*counts())
         finally:
             self.close()
 
