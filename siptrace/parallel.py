@@ -222,7 +222,10 @@ def _merge(ctx: Context, results: list[tuple[Diagnosis, OffsetEstimator]]) -> Di
         done = result.summary
         assert done is not None
         for total, stats in zip(inputs, done.inputs):
-            _add_stats(total, stats, bytes_too=worker == 0)
+            total.add(stats)
+            total.examples.extend(stats.examples)
+            if worker == 0:        # every worker reads all of an input
+                total.bytes, total.lines = stats.bytes, stats.lines
         for name in ("messages", "sightings", "dialogs", "calls"):
             setattr(summary, name, getattr(summary, name) + getattr(done, name))
         assert isinstance(result.findings, SpilledFindings)
@@ -240,20 +243,6 @@ def _merge(ctx: Context, results: list[tuple[Diagnosis, OffsetEstimator]]) -> Di
     merged = Diagnosis(None, ctx, SpilledFindings.merge(parts), summary)
     merged.ladders = ladders
     return merged
-
-
-def _add_stats(total: InputStats, part: InputStats, bytes_too: bool) -> None:
-    """Add one worker's counts of an input; bytes and lines are read by all, so taken once."""
-    for name in ("records", "sip", "diagnostic", "other", "skipped", "errors", "decode_replaced"):
-        setattr(total, name, getattr(total, name) + getattr(part, name))
-    if bytes_too:
-        total.bytes, total.lines = part.bytes, part.lines
-    total.skip_reasons.update(part.skip_reasons)
-    total.examples.extend(part.examples)
-    for when in (part.first_time, part.last_time):
-        if when is not None:
-            total.first_time = when if total.first_time is None else min(total.first_time, when)
-            total.last_time = when if total.last_time is None else max(total.last_time, when)
 
 
 __all__ = ["diagnose_parallel", "default_jobs", "MIN_PARALLEL_BYTES"]

@@ -70,6 +70,19 @@ class InputStats:
             if self.last_time is None or when > self.last_time:
                 self.last_time = when
 
+    def add(self, other: InputStats) -> None:
+        """Add another count of records: another input's, or another worker's share of this one.
+
+        Bytes and lines are left to the caller: every worker reads all of an input.
+        """
+        for name in ("records", "sip", "diagnostic", "other", "skipped", "errors", "decode_replaced"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.skip_reasons.update(other.skip_reasons)
+        for when in (other.first_time, other.last_time):
+            if when is not None:
+                self.first_time = when if self.first_time is None else min(self.first_time, when)
+                self.last_time = when if self.last_time is None else max(self.last_time, when)
+
     @property
     def balanced(self) -> bool:
         return self.records == self.sip + self.diagnostic + self.other + self.skipped + self.errors
@@ -224,14 +237,9 @@ class Reader:
     def totals(self) -> InputStats:
         total = InputStats("total")
         for s in self.stats:
-            for name in ("records", "sip", "diagnostic", "other", "skipped", "errors", "bytes",
-                         "lines", "decode_replaced"):
-                setattr(total, name, getattr(total, name) + getattr(s, name))
-            total.skip_reasons.update(s.skip_reasons)
-            for t in (s.first_time, s.last_time):
-                if t is not None:
-                    total.first_time = t if total.first_time is None else min(total.first_time, t)
-                    total.last_time = t if total.last_time is None else max(total.last_time, t)
+            total.add(s)
+            total.bytes += s.bytes
+            total.lines += s.lines
         return total
 
 
