@@ -21,6 +21,9 @@ from .recordparse import NO_BODY, split_field
 
 
 
+_NAMES = 4096   # field names remembered as valid: a trace has a few dozen
+
+
 class FastRecordParser:
     """Same result as the Lark record parser with `RecordBuilder`, or None."""
 
@@ -37,11 +40,12 @@ class FastRecordParser:
         self._begin = re.compile(term("BEGIN_RECORD"))
         self._tail_text = re.compile(f"({term('TAIL_TEXT')}){term('_EOL')}")
         self._field = re.compile(term("HEADER_FIELD"))
-        # A run of plain one-line fields, checked in one match; the run ends
-        # before the line the loops below treat otherwise.
-        # (HEADER_FIELD's name and colon, then the rest of one line)
+        # A run of plain one-line fields is split at line ends and first
+        # colons; each name (with the blanks before its colon) is checked
+        # against HEADER_FIELD's own name pattern once, then remembered.
         head, colon, _ = pat["HEADER_FIELD"].partition(":")
-        self._plain_run = re.compile(f"(?:{head}{colon}[^\\n]*\\n)*") if colon else None
+        self._name = re.compile(head) if colon else None
+        self._names: set[str] = set()
         self._text_line = re.compile(term("TEXT_LINE"))
         self._blank = re.compile(term("_BLANK_LINE"))
         self._start_key = re.compile(term("_START_LINE_KEY"))
@@ -156,11 +160,9 @@ class FastRecordParser:
         """Add the fields from ``pos`` up to the first ``stops`` line to ``out``; the position after them.
 
         Only when every line there is a one-line field (no folding, no stray
-        CR), so each split at its first colon gives what `split_field` gives
-        on the grammar's token; otherwise nothing is added and the loops go
-        field by field.
+        CR); otherwise nothing is added and the loops go field by field.
         """
-        if self._plain_run is None:
+        if self._name is None:
             return pos
         first, other = stops
         end = text.find(first, pos - 1)
@@ -175,10 +177,19 @@ class FastRecordParser:
             block = block.replace("\r\n", "\n")
             if "\r" in block:
                 return pos
-        if self._plain_run.fullmatch(block) is None:
-            return pos
-        append = out.append
-        for line in block.split("\n")[:-1]:
-            name, _, value = line.partition(":")
-            append((name.strip(), value.strip()))
+        lines = block.split("\n")
+        lines.pop()
+        names = self._names
+        found = []
+        for line in lines:
+            name, colon, value = line.partition(":")
+            if not colon:
+                return pos
+            if name not in names:
+                if self._name.fullmatch(name) is None:
+                    return pos
+                if len(names) < _NAMES:
+                    names.add(name)
+            found.append((name.rstrip(" \t"), value.strip()))
+        out.extend(found)
         return end

@@ -66,3 +66,13 @@ def test_fast_path_and_grammar_agree_on_damaged_records(seed):
             else:
                 chars.insert(pos, rng.choice(["\n", " ", "Start-Line: ", "Message-Body: ", "\n$$end_record\n"]))
         _agree("".join(chars))
+
+
+@pytest.mark.parametrize("space", [" ", "\t", "\x0b", "\x0c", "\x1c", "\x85", "\u00a0", "\u2003", "\u3000"])
+def test_fast_path_strips_every_kind_of_white_space_around_values_as_the_grammar_does(space):
+    text = next(t for t in _corpus() if "\nCSeq:" in t and "\nMessage-Body:" in t)
+    for odd in (f"CSeq:{space}", f"CSeq: {space}1 INVITE{space}{space}", f"CSeq :{space}\t1{space}INVITE"):
+        damaged = text.replace("\nCSeq: 1 INVITE\n", f"\n{odd}\n", 1) if "\nCSeq: 1 INVITE\n" in text \
+            else text.replace("\nCSeq:", f"\n{odd}\nX-Was-CSeq:", 1)
+        assert _fast().parse(damaged) is not None, repr(odd)
+        _agree(damaged)
