@@ -9,7 +9,6 @@ values of most messages are never looked at.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -238,11 +237,19 @@ LIST_HEADERS = frozenset({
 })
 
 
-@functools.lru_cache(maxsize=2048)
+_CANONICAL: dict[str, str] = {}
+_CANONICAL_MAX = 4096     # a trace has a few dozen spellings; a damaged one is not let grow this
+
+
 def canonical_name(name: str) -> str:
     """Lower-case long form of a header name (``"I"`` → ``"call-id"``)."""
-    low = name.strip().lower()
-    return COMPACT_FORMS.get(low, low)
+    found = _CANONICAL.get(name)
+    if found is None:
+        low = name.strip().lower()
+        found = COMPACT_FORMS.get(low, low)
+        if len(_CANONICAL) < _CANONICAL_MAX:
+            _CANONICAL[name] = found
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,12 +266,21 @@ class Headers:
 
     def _lookup(self) -> dict[str, tuple[str, ...]]:
         # built on first use: most messages of a big trace are never looked into
-        if self._index is None:
-            index: dict[str, list[str]] = {}
+        index = self._index
+        if index is None:
+            index = {}
+            repeated: dict[str, list[str]] = {}
+            known = _CANONICAL.get
             for name, value in self.fields:
-                index.setdefault(canonical_name(name), []).append(value)
-            object.__setattr__(self, "_index", {k: tuple(v) for k, v in index.items()})
-        return self._index  # type: ignore[return-value]
+                key = known(name) or canonical_name(name)
+                if key not in index:
+                    index[key] = (value,)
+                else:
+                    repeated.setdefault(key, list(index[key])).append(value)
+            for key, values in repeated.items():
+                index[key] = tuple(values)
+            object.__setattr__(self, "_index", index)
+        return index
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """First value of a header (the whole line's value), or ``default``."""
