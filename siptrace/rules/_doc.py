@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 
 SECTIONS = ("What it sees", "Why it matters", "Fix", "Not flagged", "References")
 
 
+@functools.lru_cache(maxsize=None)
+def _sections(rule: type) -> tuple[tuple[str, str], ...]:
+    # read once per rule: findings quote these texts by the thousand
+    return tuple(_read(rule).items())
+
+
 def sections(rule: type) -> dict[str, str]:
     """Docstring sections of a rule, each as one paragraph of plain text."""
+    return dict(_sections(rule))
+
+
+def _read(rule: type) -> dict[str, str]:
     doc = inspect.getdoc(rule) or ""
     out: dict[str, str] = {}
     current = None
@@ -27,4 +38,4 @@ def sections(rule: type) -> dict[str, str]:
 
 
 def section(rule: type, name: str) -> str:
-    return sections(rule).get(name, "")
+    return next((text for head, text in _sections(rule) if head == name), "")
