@@ -43,6 +43,9 @@ class Evidence:
         text = f"{diag.record.level}({diag.record.flag}){code}: {diag.text or ''}".rstrip()
         return cls(diag.origin, diag.time, f"{text}{' — ' + note if note else ''}")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Evidence, (self.origin, self.time, self.text))   # see Origin.__reduce__
+
     def as_dict(self) -> dict[str, Any]:
         return {"file": self.origin.file, "line": self.origin.line,
                 "time": self.time.isoformat() if self.time else None, "text": self.text}
@@ -60,6 +63,10 @@ class Finding:
     call_id: str | None = None
     inferred: tuple[str, ...] = ()
     time: datetime | None = field(default=None, compare=False)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Finding, (self.rule, self.severity, self.summary, self.why, self.fix, self.evidence,
+                          self.facts, self.call_id, self.inferred, self.time))   # see Origin.__reduce__
 
     def fact(self, name: str) -> Any:
         return dict(self.facts).get(name)
