@@ -80,11 +80,15 @@ def _parse(text: str, start: str):  # type: ignore[no-untyped-def]
 @functools.lru_cache(maxsize=_CACHE)
 def parse_uri(text: str) -> Uri | None:
     """A URI, or None when it is not one (``sip:`` with no host, junk)."""
-    from .model import Uri
-
     text = text.strip()
     if text.startswith("<") and text.endswith(">"):
         text = text[1:-1].strip()
+    found = _fast().uri(text)
+    return found if found is not None else uri_by_grammar(text)
+
+
+def uri_by_grammar(text: str) -> Uri | None:
+    """`parse_uri` (of a text already stripped of blanks and <>) through the Lark grammar only."""
     try:
         tree = _parse(text, "uri")
     except LarkError:
@@ -109,10 +113,17 @@ def parse_uri(text: str) -> Uri | None:
                 headers = child.value[1:]
         elif isinstance(child, tuple):
             params = child
+    return _uri(text, scheme or "", user, password, host, port, params, headers)
+
+
+def _uri(text: str, scheme: str, user: str | None, password: str | None, host: str | None,
+         port: int | None, params: tuple, headers: str | None) -> Uri:
+    from .model import Uri
+
     if scheme == "tel" and user is None:
         # tel:+14255550100;phone-context=... : the number is the whole "host" part
         user, host = host, None
-    return Uri(text=text, scheme=scheme or "", user=user, password=password,
+    return Uri(text=text, scheme=scheme, user=user, password=password,
                host=host, port=port, params=params, headers=headers)
 
 
@@ -195,7 +206,7 @@ def _via(text: str, protocol: str, sent_by: str, params: tuple) -> Via:
 
 
 class _FastValues:
-    """The single-value Via and name-addr shapes, and ``lead;k=v``, read with sipvalues.lark's own terminals.
+    """URIs, the single-value Via and name-addr shapes, and ``lead;k=v``, read with sipvalues.lark's own terminals.
 
     Whatever does not fit the plain shape exactly (lists, junk after a quote,
     empty parameters...) returns None and goes to the grammar; a test compares
@@ -215,6 +226,12 @@ class _FastValues:
         self._addr_spec = re.compile(f"{ws}({pat['ADDR_SPEC']})")
         self._bare = re.compile(f"{ws}({pat['ADDR_SPEC']})({params}){ws}\\Z")
         self._lead = re.compile(f"{ws}({pat['LEAD']})?({params}){ws}\\Z")
+        # the lexer takes a userinfo wherever one matches, hence the possessive "?+"
+        uri_param = f"{ws};{ws}{pat['PNAME']}(?:{ws}={ws}{pat['UVALUE']}?)?"
+        self._uri_param = re.compile(f"{ws};{ws}({pat['PNAME']})(?:{ws}={ws}({pat['UVALUE']})?)?")
+        self._uri = re.compile(
+            f"({pat['SCHEME']}){ws}:{ws}(?:({pat['USERINFO']}){ws})?+({pat['HOST']})"
+            f"(?:{ws}:{ws}({pat['PORT']}))?((?:{uri_param})*){ws}({pat['URI_HEADERS']})?\\Z")
         self._bracketed = re.compile(
             f"{ws}(?:({quoted}){ws}|((?:{word}[ \\t\\r\\n]+)*{word}){ws})?({pat['ANGLE']})({params}){ws}\\Z")
 
@@ -236,6 +253,19 @@ class _FastValues:
             return None
         lead = m.group(1)
         return (lead.strip() if lead is not None else None), self._params(m.group(2))
+
+    def uri(self, text: str) -> Uri | None:
+        m = self._uri.match(text)
+        if m is None:
+            return None
+        scheme, userinfo, host, port, params, headers = m.groups()
+        user = password = None
+        if userinfo is not None:
+            user, _, pw = userinfo[:-1].strip().partition(":")
+            password = pw or None
+        return _uri(text, scheme.lower(), user, password, host, int(port) if port else None,
+                    tuple([(name, value or None) for name, value in self._uri_param.findall(params)]),
+                    headers[1:] if headers else None)
 
     def name_addr(self, text: str) -> tuple[NameAddr, ...] | None:
         from .model import NameAddr

@@ -1,4 +1,4 @@
-"""The Via / name-addr fast path and the value grammar agree on every value, good or damaged."""
+"""The URI / Via / name-addr fast path and the value grammar agree on every value, good or damaged."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from siptrace import Reader, SipMessage
 from siptrace import DiagRecord
-from siptrace.values import _fast, lead_params_by_grammar, name_addrs_by_grammar, vias_by_grammar
+from siptrace.values import _fast, lead_params_by_grammar, name_addrs_by_grammar, uri_by_grammar, vias_by_grammar
 
 from conftest import SAMPLES, SHARED
 from torture_cases import INVALID, VALID
@@ -85,3 +85,38 @@ def test_fast_values_agree_on_damaged_values(seed):
                 else:
                     chars.insert(pos, rng.choice(pieces))
             _agree("".join(chars), fast, slow)
+
+
+def _uris() -> list[str]:
+    vias, addrs, _ = _values()
+    uris = []
+    for addr in addrs:
+        for found in name_addrs_by_grammar(addr):
+            uris.append(found.uri_text)
+    for data, *_ in list(VALID.values()) + list(INVALID.values()):
+        first = data.decode("utf-8", "replace").split("\r\n", 1)[0].split(" ")
+        if len(first) == 3 and not first[0].startswith("SIP/"):
+            uris.append(first[1])
+    return uris
+
+
+def test_fast_uris_agree_with_the_grammar_on_every_sample_uri():
+    uris = _uris()
+    assert len(uris) > 200
+    taken = sum(_agree(u, _fast().uri, uri_by_grammar) for u in uris)
+    assert taken > len(uris) * 0.9, "the fast path should take most URIs"
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_fast_uris_agree_on_damaged_uris(seed):
+    rng = random.Random(seed)
+    pieces = [" ", "\t", ";", ":", "=", "?", "@", "<", ">", "[", "]", "x", "5", ";;", "= ", "@@", "::"]
+    for uri in rng.sample(_uris(), 150):
+        chars = list(uri)
+        for _ in range(rng.randint(1, 3)):
+            pos = rng.randrange(len(chars) + 1)
+            if rng.random() < 0.5 and chars:
+                del chars[min(pos, len(chars) - 1)]
+            else:
+                chars.insert(pos, rng.choice(pieces))
+        _agree("".join(chars), _fast().uri, uri_by_grammar)
