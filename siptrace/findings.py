@@ -9,6 +9,7 @@ from html import escape
 from typing import Any
 
 from .model import DiagRecord, Origin, SipMessage
+from .quickinit import quick_init
 
 
 class Severity(str, Enum):
@@ -21,6 +22,7 @@ class Severity(str, Enum):
         return {"info": 0, "warning": 1, "error": 2}[self.value]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Evidence:
     """One line of proof: where it is in the log, when, and what it says."""
@@ -51,6 +53,7 @@ class Evidence:
                 "time": self.time.isoformat() if self.time else None, "text": self.text}
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Finding:
     rule: str

@@ -16,6 +16,7 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from . import values as _v
+from .quickinit import quick_init
 
 T = TypeVar("T")
 
@@ -35,6 +36,7 @@ class Direction(str, Enum):
     OUTGOING = "outgoing"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Origin:
     """Where an item starts in its input: file, 1-based line, byte offset."""
@@ -67,6 +69,7 @@ def param_of(params: Params, name: str) -> str | None:
     return None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Uri:
     """A SIP/SIPS/tel/other URI (RFC 3261 §19.1.1, RFC 3966)."""
@@ -92,6 +95,7 @@ class Uri:
         return self.text
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class NameAddr:
     """name-addr or addr-spec with its header parameters (From, To, Contact, Route...)."""
@@ -122,6 +126,7 @@ class NameAddr:
         return uri.host if uri else None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Via:
     """One via-parm (RFC 3261 §20.42)."""
@@ -145,6 +150,7 @@ class Via:
         return self.param("received")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CSeq:
     number: int
@@ -154,6 +160,7 @@ class CSeq:
         return f"{self.number} {self.method}"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Peer:
     """The other end of a logged message: host (FQDN or IP) and port."""
@@ -165,6 +172,7 @@ class Peer:
         return f"{self.host}:{self.port}" if self.port is not None else self.host
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class TraceDirection:
     """The server trace's ``Direction:`` field: in or out, and between which sides."""
@@ -175,6 +183,7 @@ class TraceDirection:
     destination: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
     """One ms-diagnostics / ms-diagnostics-public / ms-client-diagnostics value.
@@ -200,6 +209,7 @@ class Diagnostic:
         return _v.parse_blob(value) if value else ()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ResultCode:
     """A Lync/SfB HRESULT-style code such as 0xC3E93C2F SIPPROXY_E_UNKNOWN_USER_OR_EPID."""
@@ -256,6 +266,7 @@ def canonical_name(name: str) -> str:
     return found
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Headers:
     """Header fields in their original order and spelling.
@@ -324,6 +335,7 @@ class Headers:
 # ---------------------------------------------------------------------------
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Record:
     """One server-trace record: the WPP first line and its key/value fields.
@@ -386,6 +398,7 @@ def _remembered(compute: Callable[[Any], T]) -> property:
     return property(get)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SipMessage:
     """A SIP request or response, from a server record, a client log or bare text."""
@@ -530,6 +543,7 @@ class SipMessage:
         return f"{self.status} {self.reason or ''}".strip()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DiagRecord:
     """A TF_DIAG / TF_COMPONENT record: the server saying what went wrong."""
@@ -548,6 +562,7 @@ class DiagRecord:
     kind: Kind = Kind.DIAGNOSTIC
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Skipped:
     """Input that is not a record we could read, with the reason.
