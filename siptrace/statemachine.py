@@ -48,6 +48,7 @@ from datetime import datetime
 from enum import Enum
 
 from .correlate import Dialog, Message
+from .quickinit import quick_init
 
 
 class State(str, Enum):
@@ -127,6 +128,7 @@ TRANSITIONS: dict[tuple[State, Input], State] = {
 }
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Event:
     kind: EventKind
