@@ -220,12 +220,15 @@ def diagnose(files: tuple[str, ...], input_format: str | None, quiet: bool, um_f
     Example:
         siptrace diagnose fe.log edge.log --um-fqdn um01.contoso.com
     """
-    from .render import diagnosis_lines
+    from .diagnose import finding_json
+    from .render import diagnosis_lines, finding_text, finding_text_verbose
     from .parallel import diagnose_parallel
 
     ctx = Context.of(um_fqdn, edge_fqdn, pool_fqdn)
+    # each finding's output is made where the finding is (side by side in the workers)
+    render = finding_json if fmt == "json" else finding_text_verbose if verbose else finding_text
     result = diagnose_parallel(files, ctx, input_format=input_format, progress=not quiet,
-                               ladders=verbose and fmt == "text", jobs=jobs)
+                               ladders=verbose and fmt == "text", jobs=jobs, render=render)
     if fmt == "json":
         result.write_json(sys.stdout)
     else:

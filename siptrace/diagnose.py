@@ -9,7 +9,7 @@ same call by call in bounded memory (the CLI).  Views only format the
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -17,7 +17,7 @@ from .context import Context
 from .findings import Finding, Severity
 from .reader import InputStats
 from .rules import RULES, Rule, run_rules
-from .spill import severities
+from .spill import SpilledFindings, severities
 from .timeline import Timeline, load_timeline
 
 SCHEMA = 1
@@ -84,11 +84,25 @@ class Diagnosis:
             out.write("[]")
         else:
             out.write("[")
-            for n, finding in enumerate(self.findings):
-                text = json.dumps(finding.as_dict(), indent=2, ensure_ascii=False)
+            for n, (_, _, text) in enumerate(rendered(self.findings, finding_json)):
                 out.write(("," if n else "") + "\n    " + text.replace("\n", "\n    "))   # one level deeper
             out.write("\n  ]")
         out.write(after + "\n")
+
+
+def finding_json(finding: Finding) -> str:
+    """A finding as the JSON document shows it (before its indent in the list)."""
+    return json.dumps(finding.as_dict(), indent=2, ensure_ascii=False)
+
+
+def rendered(findings: Sequence[Finding], render: Callable[[Finding], str]
+             ) -> Iterable[tuple[Severity, str | None, str]]:
+    """(severity, Call-ID, ``render(finding)``) of each finding, in order; taken as
+    kept on disk when the run that made the findings rendered them already."""
+    kept = findings.texts(render) if isinstance(findings, SpilledFindings) else None
+    if kept is not None:
+        return kept
+    return ((f.severity, f.call_id, render(f)) for f in findings)
 
 
 def diagnose(paths: str | Sequence[str], ctx: Context | None = None,

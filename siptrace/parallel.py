@@ -23,13 +23,14 @@ import os
 import queue
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .context import Context
 from .correlate import OffsetEstimator
 from .detect import detect
 from .diagnose import Diagnosis, Summary
+from .findings import Finding
 from .inputs import open_sources
 from .partition import Share
 from .progress import Progress
@@ -88,12 +89,12 @@ _counters: Any = None   # set in each worker by `_worker`
 
 def _work(paths: list[str], ctx: Context, rules: Sequence[type[Rule]], input_format: str | None,
           idle: float, max_messages: int, ladders: bool, share: Share,
-          spill_to: str) -> tuple[Diagnosis, OffsetEstimator]:
+          spill_to: str, render: Callable[[Finding], str] | None) -> tuple[Diagnosis, OffsetEstimator]:
     estimator = OffsetEstimator()
     meter = _SharedMeter(_counters, share.index) if _counters is not None else None
     result = diagnose_stream(paths, ctx, rules, input_format=input_format, idle=idle,
                              max_messages=max_messages, ladders=ladders, share=share, meter=meter,
-                             estimator=estimator, spill_to=spill_to)
+                             estimator=estimator, spill_to=spill_to, render=render)
     return result, estimator   # the findings travel as their index; they stay in spill_to
 
 
@@ -101,13 +102,15 @@ def diagnose_parallel(paths: str | Sequence[str], ctx: Context | None = None,
                       rules: Sequence[type[Rule]] = RULES, input_format: str | None = None,
                       progress: bool = False, idle: float = 64.0, max_messages: int = 5000,
                       ladders: bool = False, jobs: int | None = None,
-                      min_bytes: int = MIN_PARALLEL_BYTES) -> Diagnosis:
+                      min_bytes: int = MIN_PARALLEL_BYTES,
+                      render: Callable[[Finding], str] | None = None) -> Diagnosis:
     """Same result as `diagnose_stream`, with ``jobs`` worker processes.
 
     Runs in this process instead when there is one job, when any input is not
     a server trace (a client log or a capture is read whole by one reader),
     or, with ``jobs`` left to the default, when the inputs are smaller than
-    ``min_bytes``.
+    ``min_bytes``.  ``render`` makes each finding's output text where the
+    finding is made (see `diagnose_stream`).
     """
     ctx = ctx or Context()
     paths = [paths] if isinstance(paths, str) else list(paths)
@@ -117,13 +120,13 @@ def diagnose_parallel(paths: str | Sequence[str], ctx: Context | None = None,
         jobs, min_bytes = max(1, jobs), 0
     def alone() -> Diagnosis:
         return diagnose_stream(paths, ctx, rules, input_format=input_format, progress=progress,
-                               idle=idle, max_messages=max_messages, ladders=ladders)
+                               idle=idle, max_messages=max_messages, ladders=ladders, render=render)
 
     plain, total = _server_traces(paths, input_format)
     if jobs < 2 or not plain or total < min_bytes:
         return alone()
     try:
-        return _run(paths, ctx, rules, input_format, progress, idle, max_messages, ladders, jobs, total)
+        return _run(paths, ctx, rules, input_format, progress, idle, max_messages, ladders, jobs, total, render)
     except _WorkerLost:
         # a worker was killed (out of memory, a signal): one process can still do the job
         print("siptrace: a worker process ended without a result; diagnosing again in one process",
@@ -139,7 +142,7 @@ def _context() -> multiprocessing.context.BaseContext:
 
 def _run(paths: list[str], ctx: Context, rules: Sequence[type[Rule]], input_format: str | None,
          progress: bool, idle: float, max_messages: int, ladders: bool, jobs: int,
-         total: int) -> Diagnosis:
+         total: int, render: Callable[[Finding], str] | None) -> Diagnosis:
     from .recordparse import warm_up
 
     warm_up()   # build the parsers once, before the workers fork
@@ -149,7 +152,7 @@ def _run(paths: list[str], ctx: Context, rules: Sequence[type[Rule]], input_form
     spill_to = spill_directory()
     try:
         results = _start(paths, ctx, rules, input_format, idle, max_messages, ladders, jobs, mp,
-                         counters, bar, spill_to)
+                         counters, bar, spill_to, render)
     except BaseException:
         shutil.rmtree(spill_to, ignore_errors=True)
         raise
@@ -174,12 +177,13 @@ def _worker(index: int, results: Any, counters: Any, args: tuple[Any, ...]) -> N
 
 def _start(paths: list[str], ctx: Context, rules: Sequence[type[Rule]], input_format: str | None,
            idle: float, max_messages: int, ladders: bool, jobs: int, mp: Any, counters: Any,
-           bar: Progress | None, spill_to: str) -> list[tuple[Diagnosis, OffsetEstimator]]:
+           bar: Progress | None, spill_to: str,
+           render: Callable[[Finding], str] | None) -> list[tuple[Diagnosis, OffsetEstimator]]:
     """Run the workers; on any error or interrupt, stop them all at once."""
     results = mp.Queue()
     procs = [mp.Process(target=_worker, daemon=True,
                         args=(i, results, counters, (paths, ctx, rules, input_format, idle, max_messages,
-                                                      ladders, Share(i, jobs), spill_to)))
+                                                      ladders, Share(i, jobs), spill_to, render)))
              for i in range(jobs)]
     for proc in procs:
         proc.start()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import textwrap
 from collections.abc import Iterator
 
-from .diagnose import Diagnosis
+from .diagnose import Diagnosis, rendered
 from .findings import Finding, Severity
 from .spill import severities
 
@@ -13,7 +14,9 @@ WIDTH = 100
 _MARK = {Severity.ERROR: "ERROR", Severity.WARNING: "WARN ", Severity.INFO: "info "}
 
 
+@functools.lru_cache(maxsize=4096)
 def _wrap(text: str, indent: str) -> str:
+    # the why and fix of one rule repeat in thousands of findings
     return textwrap.fill(text, WIDTH, initial_indent=indent, subsequent_indent=indent)
 
 
@@ -37,6 +40,11 @@ def finding_text(f: Finding, verbose: bool = False) -> str:
     return "\n".join(lines)
 
 
+def finding_text_verbose(f: Finding) -> str:
+    """`finding_text` with every piece of evidence (a function of its own, so runs can name it)."""
+    return finding_text(f, verbose=True)
+
+
 def diagnosis_text(d: Diagnosis, verbose: bool = False, min_severity: Severity = Severity.INFO) -> str:
     return "\n".join(diagnosis_lines(d, verbose, min_severity))
 
@@ -48,13 +56,13 @@ def diagnosis_lines(d: Diagnosis, verbose: bool = False, min_severity: Severity 
         yield (f"{len(d.findings)} finding(s): {counts[Severity.ERROR]} error, "
                f"{counts[Severity.WARNING]} warning, {counts[Severity.INFO]} info\n")
         drawn: set[str] = set()
-        for f in d.findings:
-            if f.severity.rank < min_severity.rank:
+        for severity, call_id, text in rendered(d.findings, finding_text_verbose if verbose else finding_text):
+            if severity.rank < min_severity.rank:
                 continue
-            yield finding_text(f, verbose) + "\n"
-            if verbose and f.call_id in d.ladders and f.call_id not in drawn:
-                drawn.add(f.call_id)
-                yield d.ladders[f.call_id] + "\n"
+            yield text + "\n"
+            if verbose and call_id in d.ladders and call_id not in drawn:
+                drawn.add(call_id)
+                yield d.ladders[call_id] + "\n"
     else:
         yield ("No problems found." if not d.findings else
                f"No findings at {min_severity.value} or above ({len(d.findings)} below).")

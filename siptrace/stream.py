@@ -30,6 +30,7 @@ from typing import Protocol, Sized
 from .context import Context
 from .correlate import OffsetEstimator
 from .diagnose import Diagnosis, Summary
+from .findings import Finding
 from .inputs import open_sources
 from .model import DiagRecord, Item, SipMessage
 from .partition import Share
@@ -94,7 +95,7 @@ def diagnose_stream(paths: str | Sequence[str], ctx: Context | None = None,
                     progress: bool = False, idle: float = 64.0, max_messages: int = 5000,
                     ladders: bool = False, share: Share | None = None,
                     meter: Meter | None = None, estimator: OffsetEstimator | None = None,
-                    spill_to: str | None = None) -> Diagnosis:
+                    spill_to: str | None = None, render: Callable[[Finding], str] | None = None) -> Diagnosis:
     """Diagnose in bounded memory; the result has findings and counts, no timeline.
 
     With ``ladders``, the text ladder of every call with a finding at warning or
@@ -103,14 +104,15 @@ def diagnose_stream(paths: str | Sequence[str], ctx: Context | None = None,
     (`siptrace.parallel`); a ``meter`` replaces the progress line; an
     ``estimator`` given by the caller collects the clock differences.
     Findings go to a file in ``spill_to`` (a new temporary folder, removed
-    when the result is dropped, if not given), so memory does not grow with them.
+    when the result is dropped, if not given), so memory does not grow with them;
+    with ``render``, their output text too (`SpilledFindings.texts`).
     """
     own_folder = spill_to is None
     folder = spill_to or spill_directory()
     try:
         with _collector_paused():
             result = _diagnose(paths, ctx or Context(), rules, input_format, progress, idle, max_messages,
-                               ladders, share, meter, estimator, folder)
+                               ladders, share, meter, estimator, folder, render)
     except BaseException:
         if own_folder:
             shutil.rmtree(folder, ignore_errors=True)
@@ -141,11 +143,12 @@ _COLLECT_EVERY = 100_000
 
 def _diagnose(paths: str | Sequence[str], ctx: Context, rules: Sequence[type[Rule]], input_format: str | None,
               progress: bool, idle: float, max_messages: int, ladders: bool, share: Share | None,
-              meter: Meter | None, estimator: OffsetEstimator | None, spill_to: str) -> Diagnosis:
+              meter: Meter | None, estimator: OffsetEstimator | None, spill_to: str,
+              render: Callable[[Finding], str] | None) -> Diagnosis:
     paths = [paths] if isinstance(paths, str) else list(paths)
     inputs: list[InputStats] = []
     estimator = estimator if estimator is not None else OffsetEstimator()
-    findings = FindingWriter(spill_to, f"findings-{share.index if share else 0}")
+    findings = FindingWriter(spill_to, f"findings-{share.index if share else 0}", render)
     summary = Summary(inputs=inputs)
     buckets: OrderedDict[str, _Bucket] = OrderedDict()
     recently: OrderedDict[str, None] = OrderedDict()    # calls judged lately: count each once

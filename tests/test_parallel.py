@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import re
@@ -16,6 +17,7 @@ from siptrace.errors import InputError
 from siptrace.framing import frame
 from siptrace import parallel as _parallel
 from siptrace.parallel import diagnose_parallel
+from siptrace.render import diagnosis_lines
 from siptrace.partition import Share, call_id_key
 from siptrace.stream import diagnose_stream
 
@@ -112,20 +114,30 @@ def test_small_inputs_are_diagnosed_in_one_process_unless_jobs_are_asked_for(gen
     import siptrace.parallel as parallel
 
     started = []
-    monkeypatch.setattr(parallel, "_run", lambda *a: started.append(a[-2]) or diagnose_stream(a[0], a[1]))
+    monkeypatch.setattr(parallel, "_run", lambda *a: started.append(a[-3]) or diagnose_stream(a[0], a[1]))
     parallel.diagnose_parallel([str(generated)])                  # 3 MB: below the threshold
     parallel.diagnose_parallel([str(generated)], jobs=2)
     assert started == [2]
 
 
-def test_cli_jobs_gives_the_same_report(generated, tmp_path):
+@pytest.mark.parametrize("options", [["--format", "json"], ["--format", "text"], ["-v", "--min-severity", "warning"]])
+def test_cli_jobs_gives_the_same_report(generated, tmp_path, options):
     def run(jobs: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "siptrace", "diagnose", str(generated), "-j", jobs,
-                               "--format", "json", "--quiet"], capture_output=True, text=True)
+                               "--quiet", *options], capture_output=True, text=True)
 
     one, two = run("1"), run("2")
     assert one.returncode == two.returncode == 1
     assert one.stdout == two.stdout
+    assert one.stdout.count("failed-call") > 10
+    if options[-1] in ("json", "text"):    # texts made in the workers = texts made from the findings
+        found = diagnose_stream([str(generated)])
+        if options[-1] == "json":
+            out = io.StringIO()
+            found.write_json(out)
+            assert out.getvalue() == one.stdout
+        else:
+            assert "".join(line + "\n" for line in diagnosis_lines(found)) == one.stdout
 
 
 _real_work = _parallel._work

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import pickle
+from collections import Counter
 from datetime import datetime, timedelta
 
 from siptrace.context import Context
@@ -98,3 +99,32 @@ def test_a_failed_run_leaves_no_findings_folder(tmp_path, monkeypatch):
     with pytest.raises(InputError):
         diagnose_stream([str(sample("um-ack-retarget-bye.fe.log")), str(tmp_path / "missing.log")])
     assert list(tmp_path.iterdir()) == []
+
+
+def _text(f: Finding) -> str:
+    return f"{f.rule} {f.summary}"
+
+
+def test_rendered_texts_come_back_in_order_with_severity_and_call(tmp_path, monkeypatch):
+    monkeypatch.setattr(spill, "RUN", 8)
+    made = [_finding(n, [Severity.INFO, Severity.ERROR, Severity.WARNING][n % 3]) for n in range(60)]
+    a, b = FindingWriter(str(tmp_path), "a", render=_text), FindingWriter(str(tmp_path), "b", render=_text)
+    a.add(made[::2])
+    b.add(made[1::2])
+    parts = [pickle.loads(pickle.dumps(w.finish())) for w in (a, b)]    # as they come back from workers
+    merged = SpilledFindings.merge(parts)
+    texts = merged.texts(_text)
+    assert texts is not None
+    assert list(texts) == [(f.severity, f.call_id, _text(f)) for f in sort_findings(made)]
+    assert list(merged) == sort_findings(made)          # the findings themselves are still there
+
+
+def test_texts_made_otherwise_are_not_given(tmp_path):
+    plain = FindingWriter(str(tmp_path), "plain")
+    plain.add([_finding(1, Severity.ERROR)])
+    other = FindingWriter(str(tmp_path), "other", render=_text)
+    other.add([_finding(2, Severity.ERROR)])
+    assert plain.finish().texts(_text) is None
+    done = other.finish()
+    assert done.texts(repr) is None
+    assert SpilledFindings.merge([done, SpilledFindings([], Counter())]).texts(_text) is None
