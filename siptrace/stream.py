@@ -139,6 +139,11 @@ def _collector_paused() -> Iterator[None]:
 
 
 _COLLECT_EVERY = 100_000
+# Calls gone quiet are judged this many at a time: building a timeline and
+# running the rules has a cost per run that a call of a few messages would
+# otherwise pay alone.  Calls are still judged apart in every way that
+# matters: by Call-ID, and a call that comes back is judged in parts as before.
+BATCH = 64
 
 
 def _diagnose(paths: str | Sequence[str], ctx: Context, rules: Sequence[type[Rule]], input_format: str | None,
@@ -156,9 +161,14 @@ def _diagnose(paths: str | Sequence[str], ctx: Context, rules: Sequence[type[Rul
     drawn: dict[str, str] = {}
     now: datetime | None = None
 
-    def judge(call_id: str) -> None:
-        bucket = buckets.pop(call_id)
-        timeline = build_timeline(bucket.items, inputs, estimator, end=now)
+    ready: dict[str, _Bucket] = {}      # calls gone quiet, judged together (see `BATCH`)
+
+    def judge() -> None:
+        """Correlate and judge the calls in ``ready`` as one timeline."""
+        if not ready:
+            return
+        items = [item for bucket in ready.values() for item in bucket.items]
+        timeline = build_timeline(items, inputs, estimator, end=now)
         found = run_rules(timeline, ctx, rules)
         findings.add(found)
         if ladders:
@@ -170,12 +180,19 @@ def _diagnose(paths: str | Sequence[str], ctx: Context, rules: Sequence[type[Rul
         summary.messages += len(timeline.messages)
         summary.sightings += timeline.sightings
         summary.dialogs += len(timeline.dialogs)
-        if call_id not in recently:
-            summary.calls += sum(1 for c in timeline.calls if c.messages)
-        recently[call_id] = None
-        recently.move_to_end(call_id)
-        if len(recently) > 20_000:
+        fresh = {cid for cid in ready if cid not in recently}
+        summary.calls += sum(1 for c in timeline.calls if c.messages and c.call_id in fresh)
+        for cid in ready:
+            recently[cid] = None
+            recently.move_to_end(cid)
+        while len(recently) > 20_000:
             recently.popitem(last=False)
+        ready.clear()
+
+    def done_with(call_id: str) -> None:
+        ready[call_id] = buckets.pop(call_id)
+        if len(ready) >= BATCH:
+            judge()
 
     checked: datetime | None = None
     if meter is None and progress:
@@ -191,6 +208,8 @@ def _diagnose(paths: str | Sequence[str], ctx: Context, rules: Sequence[type[Rul
             continue   # other records and skipped input are in the counts already
         bucket = buckets.get(call_id)
         if bucket is None:
+            if call_id in ready:
+                judge()      # the call comes back: its earlier part is judged on its own first
             bucket = buckets[call_id] = _Bucket()
         else:
             buckets.move_to_end(call_id)
@@ -201,7 +220,8 @@ def _diagnose(paths: str | Sequence[str], ctx: Context, rules: Sequence[type[Rul
         if isinstance(item, SipMessage):
             bucket.messages += 1
             if bucket.messages >= max_messages:
-                judge(call_id)
+                done_with(call_id)
+                judge()          # now, with the others ready: its end of trace is now
                 continue
         if now is not None and now != checked:
             checked = now                   # the oldest calls can only go quiet as time goes on
@@ -210,9 +230,11 @@ def _diagnose(paths: str | Sequence[str], ctx: Context, rules: Sequence[type[Rul
                 oldest_id, oldest = next(iter(buckets.items()))
                 if oldest.last is None or oldest.last >= cutoff:
                     break
-                judge(oldest_id)
+                done_with(oldest_id)
+    judge()
     for call_id in list(buckets):
-        judge(call_id)
+        done_with(call_id)
+    judge()
     summary.offsets = estimator.offsets([s.path for s in inputs])
     result = Diagnosis(None, ctx, findings.finish(), summary)
     result.ladders = drawn

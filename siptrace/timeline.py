@@ -31,6 +31,7 @@ class Timeline:
     inputs: list[InputStats] = field(default_factory=list)
     offsets: dict[str, float] = field(default_factory=dict)
     end: datetime | None = None      # how far the trace is known to run (a part may end earlier)
+    _by_id: dict[str, Call] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def dialogs(self) -> list[Dialog]:
@@ -40,7 +41,11 @@ class Timeline:
         return self.runs.get(id(dialog))
 
     def call(self, call_id: str) -> Call | None:
-        return next((c for c in self.calls if c.call_id == call_id), None)
+        if self._by_id is None or len(self._by_id) != len(self.calls):
+            self._by_id = {}
+            for c in self.calls:
+                self._by_id.setdefault(c.call_id, c)    # the first, as a scan would find
+        return self._by_id.get(call_id)
 
     @property
     def sightings(self) -> int:

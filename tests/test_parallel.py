@@ -168,3 +168,18 @@ def test_an_error_in_a_worker_reaches_the_caller_whole(generated, monkeypatch):
     with pytest.raises(InputError) as err:
         diagnose_parallel([str(generated)], jobs=2)
     assert str(err.value) == "trace.log: could not be read. Check it"
+
+
+@pytest.mark.parametrize("idle, max_messages", [(64.0, 5000), (0.5, 5000), (64.0, 3)])
+def test_calls_judged_together_give_what_calls_judged_one_by_one_give(generated, monkeypatch, idle, max_messages):
+    """A short idle time makes calls go quiet and come back (judged in parts); a
+    small max_messages judges growing calls early: both as with one call per run."""
+    import siptrace.stream as stream
+
+    ctx = Context.of(um_fqdn="um01.contoso.com")
+    monkeypatch.setattr(stream, "BATCH", 100_000)    # all in one run, but for the calls that come back
+    together = diagnose_stream([str(generated)], ctx, idle=idle, max_messages=max_messages)
+    monkeypatch.setattr(stream, "BATCH", 1)
+    alone = diagnose_stream([str(generated)], ctx, idle=idle, max_messages=max_messages)
+    assert len(alone.findings) > 20
+    _same(alone, together)
