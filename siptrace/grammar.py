@@ -9,9 +9,13 @@ the same grammar several times faster; otherwise pure-Python Lark.
 from __future__ import annotations
 
 import functools
+import os
+import sys
+import zlib
 from pathlib import Path
 from typing import Any
 
+import lark
 from lark import Lark
 
 from .errors import SiptraceError
@@ -38,6 +42,29 @@ def grammar_dir() -> Path:
     )
 
 
+def cache_file(name: str, start: str | list[str] = "") -> str | None:
+    """Where the analysed grammar ``name`` is kept between runs, or None if nowhere.
+
+    Building the LALR tables takes longer than a small trace's whole diagnosis.
+    Lark keeps them in a file stamped with the grammar's hash (a changed
+    grammar is analysed again); the file goes in the user's own cache folder,
+    not in the shared temporary folder, since it is loaded with pickle.
+    """
+    if os.environ.get("SIPTRACE_NO_CACHE"):
+        return None
+    home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(home, "siptrace")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    if not os.access(folder, os.W_OK):
+        return None
+    tag = f"py{sys.version_info[0]}{sys.version_info[1]}-lark{lark.__version__}{'-cython' if _PLUGINS else ''}"
+    starts = zlib.crc32(repr(start).encode())
+    return os.path.join(folder, f"{Path(name).stem}-{starts:08x}-{tag}.lark-cache")
+
+
 def _open(name: str, start: str | list[str], transformer: Any = None) -> Lark:
     options: dict[str, Any] = dict(
         start=start,
@@ -48,6 +75,9 @@ def _open(name: str, start: str | list[str], transformer: Any = None) -> Lark:
     )
     if transformer is not None:
         options["transformer"] = transformer
+    cached = cache_file(name, start)
+    if cached is not None:
+        options["cache"] = cached
     if _PLUGINS is not None:
         try:
             return Lark.open(str(grammar_dir() / name), _plugins=_PLUGINS, **options)
