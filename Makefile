@@ -22,8 +22,10 @@ test: install
 	$(BIN)/python -m pytest -q
 
 # sip-doctor (PyPI) goes into the venv; tshark comes from the system (apt install tshark)
+# siptrace is measured as installed: with its bytecode compiled, as pip does for a regular install
 bench: install
 	$(BIN)/pip install --quiet sip-doctor || echo "sip-doctor could not be installed: its row is skipped"
+	$(BIN)/python -m compileall -q siptrace > /dev/null
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
