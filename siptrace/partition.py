@@ -4,11 +4,13 @@ Every worker frames the whole trace (cheap: a byte search) but parses only
 its share of the records.  All records of one call must land in one worker,
 so the share is decided by the Call-ID, found with a byte search before any
 grammar runs: the first line of the record that is a ``Call-ID:`` (or ``i:``)
-header or a diagnostic record's ``SIP-Call-ID:`` field.  Whatever has no
-Call-ID (other records, text outside records, records cut short) belongs to
-worker 0, which also keeps the "(no Call-ID)" bucket whole.  Each piece is
-owned by exactly one worker, so the counts of all workers add up to the
-counts of one reader.
+header or a diagnostic record's ``SIP-Call-ID:`` field.  A record with no
+Call-ID that is plainly neither SIP nor diagnostic (TF_CONNECTION, TF_SECURITY...)
+is only counted, so those are spread by a hash of their first line.  Whatever
+else has no Call-ID (text outside records, records cut short, SIP or diagnostic
+records without one) belongs to worker 0, which also keeps the "(no Call-ID)"
+bucket whole.  Each piece is owned by exactly one worker, so the counts of all
+workers add up to the counts of one reader.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from dataclasses import dataclass
 from .framing import Piece, RawRecord
 
 _CALL_ID = re.compile(rb"^(?:SIP-Call-ID|Call-ID|i)[ \t]*:[ \t]*([^\r\n]*)", re.M | re.I)
+# What may make a record SIP or diagnostic (recordparse.build_record), in any case:
+# such a record without a Call-ID goes to the "(no Call-ID)" bucket of worker 0.
+_JUDGED = re.compile(rb"start-line|tf_diag|tf_component|logtype\s*:\s*diagnostic", re.I)
 
 
 def call_id_key(data: bytes, start: int = 0, end: int | None = None) -> bytes | None:
@@ -59,6 +64,9 @@ class Share:
         key = call_id_key(data, start, end)
         if key is not None:
             return zlib.crc32(key) % self.count == self.index
+        if _JUDGED.search(data, start, end) is None:      # only counted: any worker may
+            eol = data.find(b"\n", start, end)
+            return zlib.crc32(data[start:eol if eol != -1 else end]) % self.count == self.index
         return self.index == 0
 
 

@@ -85,6 +85,20 @@ def test_every_record_is_owned_by_exactly_one_worker():
     assert {o[0] for o in owners} == {0, 1, 2}    # the calls are spread
 
 
+def test_records_only_counted_are_spread_and_the_no_call_id_bucket_stays_whole():
+    other = [b"TL_INFO(TF_CONNECTION) [0]0A1C.0F2C::11/03/2026-13:32:%02d.412.0004D26E (SIPStack,x.cpp(1))\n"
+             b"$$begin_record\nLogType: connection\nPeer: 10.0.0.%d:5061\n$$end_record\n" % (n, n)
+             for n in range(40)]
+    owners = {next(i for i in range(2) if Share(i, 2).owns_record(r, 0, len(r))) for r in other}
+    assert owners == {0, 1}
+    no_call_id = [b"TL_ERROR(TF_DIAG) [0]...\nText: no call here\n$$end_record\n",
+                  b"TL_INFO(TF_PROTOCOL) [0]...\nstart-line: SIP/2.0 200 OK\nCSeq: 1 BYE\n$$end_record\n",
+                  b"TL_INFO(TF_PROTOCOL) [0]...\nlogType: Diagnostic\nText: x\n$$end_record\n",
+                  b"TL_INFO(TF_COMPONENT) [0]...\nText: x\n$$end_record\n"]
+    for rec in no_call_id:
+        assert Share(0, 2).owns_record(rec, 0, len(rec)) and not Share(1, 2).owns_record(rec, 0, len(rec))
+
+
 def test_the_share_key_is_the_call_id_of_a_request_a_response_and_a_diagnostic_record():
     assert call_id_key(b"TL_INFO(TF_PROTOCOL) [0]...\nCall-ID: abc@x \r\n") == b"abc@x"
     assert call_id_key(b"TL_INFO(TF_PROTOCOL) [0]...\ni:abc\n") == b"abc"
