@@ -31,6 +31,7 @@ class Source:
     name: str
     stream: BinaryIO
     size: int | None = None
+    file: str | None = None       # the path, when the stream is the file's bytes as they are on disk
 
     def head(self, n: int = 65536) -> bytes:
         """The first bytes, without consuming them."""
@@ -144,4 +145,5 @@ def open_sources(path: str) -> Iterator[Source]:
                              hint="Check that the download finished, or gunzip it by hand") from err
         yield Source(path, _text_stream(stream, path), None)  # type: ignore[arg-type]
         return
-    yield Source(path, _text_stream(open(path, "rb"), path), size)
+    as_is = magic not in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)    # else re-encoded as it is read
+    yield Source(path, _text_stream(open(path, "rb"), path), size, file=path if as_is else None)

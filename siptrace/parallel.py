@@ -5,8 +5,10 @@ core.  Why shares by Call-ID rather than byte ranges: a call's messages are
 spread over the whole trace (and over several files), and the rules need a
 call whole; with shares by Call-ID (`siptrace.partition`) each worker runs
 the ordinary streaming diagnosis on its calls and nothing has to be sent
-between workers but the results.  The price: every worker frames every
-input (byte searches, an eighth to a sixth of a worker's time).
+between workers but the results.  Finding the records (framing) is shared
+too: each worker frames one byte range of a plain file and writes an index
+the others read (`siptrace.ranges`); a compressed or re-encoded input is
+framed whole by every worker.
 
 The parent only opens the inputs to check them, starts the workers, draws
 the progress line from counters they share, and merges their results: the
@@ -34,6 +36,7 @@ from .findings import Finding
 from .inputs import open_sources
 from .partition import Share
 from .progress import Progress
+from .ranges import cut_points, index_path, write_index
 from .reader import KEEP_SKIPPED, InputStats
 from .rules import RULES, Rule
 from .spill import SpilledFindings, spill_directory
@@ -92,6 +95,9 @@ def _work(paths: list[str], ctx: Context, rules: Sequence[type[Rule]], input_for
           spill_to: str, render: Callable[[Finding], str] | None) -> tuple[Diagnosis, OffsetEstimator]:
     estimator = OffsetEstimator()
     meter = _SharedMeter(_counters, share.index) if _counters is not None else None
+    for input_no, (path, points) in enumerate(share.ranges):
+        if share.index < len(points) - 1 and share.folder is not None:
+            write_index(path, points, share.index, share.count, index_path(share.folder, input_no, share.index))
     result = diagnose_stream(paths, ctx, rules, input_format=input_format, idle=idle,
                              max_messages=max_messages, ladders=ladders, share=share, meter=meter,
                              estimator=estimator, spill_to=spill_to, render=render)
@@ -151,14 +157,33 @@ def _run(paths: list[str], ctx: Context, rules: Sequence[type[Rule]], input_form
     bar = Progress(total) if progress else None
     spill_to = spill_directory()
     try:
+        ranges = _ranges(paths, jobs)
         results = _start(paths, ctx, rules, input_format, idle, max_messages, ladders, jobs, mp,
-                         counters, bar, spill_to, render)
+                         counters, bar, spill_to, render, ranges)
     except BaseException:
         shutil.rmtree(spill_to, ignore_errors=True)
         raise
     merged = _merge(ctx, results)
     merged.findings.remove_when_done(spill_to)   # type: ignore[attr-defined]
     return merged
+
+
+def _ranges(paths: list[str], jobs: int) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """The plain files the workers frame in parts, with their cut points (`siptrace.ranges`)."""
+    out = []
+    for path in dict.fromkeys(paths):       # a file named twice is read twice, framed by all
+        if paths.count(path) > 1:
+            continue
+        for source in open_sources(path):
+            try:
+                plain = source.file is not None
+            finally:
+                source.close()
+            if plain:
+                points = cut_points(path, jobs)
+                if points is not None:
+                    out.append((path, points))
+    return tuple(out)
 
 
 class _WorkerLost(Exception):
@@ -177,13 +202,14 @@ def _worker(index: int, results: Any, counters: Any, args: tuple[Any, ...]) -> N
 
 def _start(paths: list[str], ctx: Context, rules: Sequence[type[Rule]], input_format: str | None,
            idle: float, max_messages: int, ladders: bool, jobs: int, mp: Any, counters: Any,
-           bar: Progress | None, spill_to: str,
-           render: Callable[[Finding], str] | None) -> list[tuple[Diagnosis, OffsetEstimator]]:
+           bar: Progress | None, spill_to: str, render: Callable[[Finding], str] | None,
+           ranges: tuple[tuple[str, tuple[int, ...]], ...]) -> list[tuple[Diagnosis, OffsetEstimator]]:
     """Run the workers; on any error or interrupt, stop them all at once."""
     results = mp.Queue()
     procs = [mp.Process(target=_worker, daemon=True,
                         args=(i, results, counters, (paths, ctx, rules, input_format, idle, max_messages,
-                                                      ladders, Share(i, jobs), spill_to, render)))
+                                                      ladders, Share(i, jobs, ranges, spill_to), spill_to,
+                                                      render)))
              for i in range(jobs)]
     for proc in procs:
         proc.start()

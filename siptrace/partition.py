@@ -1,7 +1,8 @@
 """Which worker reads which record of a server trace.
 
-Every worker frames the whole trace (cheap: a byte search) but parses only
-its share of the records.  All records of one call must land in one worker,
+Every worker sees every record (framed by itself, or by another worker
+when a plain file is framed in parts: `siptrace.ranges`) but parses only its
+share of them.  All records of one call must land in one worker,
 so the share is decided by the Call-ID, found with a byte search before any
 grammar runs: the first line of the record that is a ``Call-ID:`` (or ``i:``)
 header or a diagnostic record's ``SIP-Call-ID:`` field.  A record with no
@@ -49,10 +50,17 @@ def call_id_key(data: bytes, start: int = 0, end: int | None = None) -> bytes | 
 
 @dataclass(frozen=True, slots=True)
 class Share:
-    """Worker ``index`` of ``count``."""
+    """Worker ``index`` of ``count``.
+
+    ``ranges`` names the plain files that the workers frame in parts (each
+    with its cut points, `siptrace.ranges`), and ``folder`` where the indexes
+    of those parts are written.
+    """
 
     index: int
     count: int
+    ranges: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    folder: str | None = None
 
     def owns(self, piece: Piece) -> bool:
         if isinstance(piece, RawRecord):
@@ -61,13 +69,25 @@ class Share:
 
     def owns_record(self, data: bytes, start: int, end: int) -> bool:
         """Whether the record ``data[start:end]`` is this worker's (asked before it is copied)."""
+        return self.owner(data, start, end) == self.index
+
+    def owner(self, data: bytes, start: int = 0, end: int | None = None) -> int:
+        """The worker whose record ``data[start:end]`` is."""
+        end = len(data) if end is None else end
         key = call_id_key(data, start, end)
         if key is not None:
-            return zlib.crc32(key) % self.count == self.index
+            return zlib.crc32(key) % self.count
         if _JUDGED.search(data, start, end) is None:      # only counted: any worker may
             eol = data.find(b"\n", start, end)
-            return zlib.crc32(data[start:eol if eol != -1 else end]) % self.count == self.index
-        return self.index == 0
+            return zlib.crc32(data[start:eol if eol != -1 else end]) % self.count
+        return 0
+
+    def plan(self, name: str) -> tuple[int, tuple[int, ...]] | None:
+        """(input number, cut points) when input ``name`` is framed in parts."""
+        for n, (path, points) in enumerate(self.ranges):
+            if path == name:
+                return n, points
+        return None
 
 
 __all__ = ["Share", "call_id_key"]

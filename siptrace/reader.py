@@ -166,6 +166,15 @@ def read_source(source: Source, stats: InputStats, share: Share | None = None) -
             stats.lines += 1
 
     try:
+        plan = share.plan(source.name) if share is not None and source.file is not None else None
+        if plan is not None and share is not None and share.folder is not None:
+            # framed in parts by all the workers together (`siptrace.ranges`)
+            from .ranges import read_pieces
+
+            input_no, points = plan
+            pieces = read_pieces(source.file, points, share.folder, input_no, share, stats)  # type: ignore[arg-type]
+            yield from pieces_to_items(pieces, source.name, stats, share)
+            return
         keep = share.owns_record if share is not None else None
         def newlines(n: int) -> None:
             stats.lines += n

@@ -1,0 +1,179 @@
+"""Framing a server trace in parts, one per worker, instead of every worker framing all of it.
+
+Every worker must see its share of the records in file order, and finding the
+records (framing) is a sixth of a worker's time: done by every worker, it is
+paid once per core.  So a plain file is cut into as many byte ranges as there
+are workers, each cut at a record start.  Framing always starts a new piece at
+a record start (a record cut short ends there), so the pieces of the ranges are
+the pieces of one framing of the whole file.  Each worker frames one range and
+writes an index of its pieces, with the worker that owns each, to a file;
+then every worker reads the indexes in file order, and the records it owns
+from the file itself.  An index appears (by rename) only once it is complete.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+
+from .framing import BLOCK, Junk, Piece, RawRecord, Truncated, _Finder, frame_blocks
+from .partition import Share
+
+CHUNK = 4096          # index entries pickled together
+WINDOW = 4 << 20      # bytes searched for a record start after each cut
+_WAIT = 0.002         # seconds between looks for an index another worker is writing
+
+
+def cut_points(path: str, parts: int) -> tuple[int, ...] | None:
+    """Offsets ``0 < … < size`` where ranges start (record starts), or None when the
+    file cannot be cut (too small, or no record start within `WINDOW` of a cut)."""
+    size = os.path.getsize(path)
+    points = [0]
+    with open(path, "rb") as f:
+        for k in range(1, parts):
+            at = size * k // parts
+            f.seek(at)
+            window = f.read(WINDOW)
+            first = window.find(b"\n") + 1       # the first whole line after the cut
+            if first == 0:
+                return None
+            start = _Finder(window).next_start(first)
+            if start == -1:
+                return None
+            if at + start > points[-1]:
+                points.append(at + start)
+    if len(points) < 2:
+        return None
+    return (*points, size)
+
+
+def index_path(folder: str, input_no: int, part: int) -> str:
+    return os.path.join(folder, f"index-{input_no}-{part}.idx")
+
+
+def write_index(path: str, points: tuple[int, ...], part: int, count: int, out: str) -> None:
+    """Frame range ``part`` of ``path`` and write its index: each piece with its owner.
+
+    Records are written as (owner, offset, length, line); other pieces, which
+    worker 0 reads, whole.  The last entry is the number of line ends framed.
+    """
+    lo, hi = points[part], points[part + 1]
+    line = 1
+    if lo:
+        with open(path, "rb") as f:
+            line += _count_lines(f, lo)
+    share = Share(0, count)
+    newlines = [0]
+
+    def blocks() -> Iterator[bytes]:
+        with open(path, "rb") as f:
+            f.seek(lo)
+            left = hi - lo
+            while left > 0:
+                block = f.read(min(BLOCK, left))
+                if not block:
+                    break
+                left -= len(block)
+                yield block
+
+    last_part = part == len(points) - 2
+    tmp = out + ".tmp"
+    with open(tmp, "wb") as f:
+        chunk: list[tuple] = []
+        for piece in frame_blocks(blocks(), first_line=line, first_offset=lo,
+                                  newlines=lambda n: newlines.__setitem__(0, n)):
+            if isinstance(piece, RawRecord):
+                chunk.append((share.owner(piece.data), piece.offset, len(piece.data), piece.line))
+            else:
+                chunk.append((0, piece))
+            if len(chunk) >= CHUNK:
+                pickle.dump(chunk, f, protocol=pickle.HIGHEST_PROTOCOL)
+                chunk = []
+        if not last_part and chunk and isinstance(chunk[-1][1], Truncated) and chunk[-1][1].at_eof:
+            # cut short by the record that starts the next range, not by the end of the file
+            chunk[-1] = (0, replace(chunk[-1][1], at_eof=False))
+        chunk.append((-1, newlines[0]))
+        pickle.dump(chunk, f, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, out)
+
+
+def _count_lines(f, upto: int) -> int:  # type: ignore[no-untyped-def]
+    n = 0
+    left = upto
+    while left > 0:
+        block = f.read(min(BLOCK, left))
+        if not block:
+            break
+        n += block.count(b"\n")
+        left -= len(block)
+    return n
+
+
+def read_pieces(path: str, points: tuple[int, ...], folder: str, input_no: int, share: Share,
+                stats) -> Iterator[Piece]:  # type: ignore[no-untyped-def]
+    """This worker's pieces of ``path``, in file order, from the indexes of every range.
+
+    Sets ``stats.bytes`` as it goes and ``stats.lines`` at the end, as framing
+    the whole file would.
+    """
+    lines = 0
+    with open(path, "rb") as f:
+        window = _Window(f)
+        for part in range(len(points) - 1):
+            for entry in _entries(index_path(folder, input_no, part)):
+                owner, what = entry[0], entry[1]
+                if owner == -1:
+                    lines += what
+                elif owner != share.index:
+                    continue
+                elif isinstance(what, (Junk, Truncated)):
+                    yield what
+                else:
+                    _, offset, length, line = entry
+                    stats.bytes = offset + length
+                    yield RawRecord(window.get(offset, length), line, offset)
+            stats.bytes = points[part + 1]
+        f.seek(points[-1] - 1)
+        if points[-1] and f.read(1) != b"\n":
+            lines += 1           # a last line without its line end
+    stats.lines += lines
+
+
+def _entries(index: str) -> Iterator[tuple]:
+    while not os.path.exists(index):
+        time.sleep(_WAIT)      # another worker is still framing that range
+    with open(index, "rb") as f:
+        while True:
+            try:
+                chunk = pickle.load(f)
+            except EOFError:
+                return
+            yield from chunk
+
+
+class _Window:
+    """Bytes of a file at increasing offsets, read block by block."""
+
+    def __init__(self, f) -> None:  # type: ignore[no-untyped-def]
+        self.f = f
+        self.start = 0
+        self.buf = b""
+
+    def get(self, offset: int, length: int) -> bytes:
+        end = offset + length
+        if end > self.start + len(self.buf):
+            if offset >= self.start + len(self.buf):
+                self.f.seek(offset)
+                self.start, self.buf = offset, b""
+            else:
+                self.buf = self.buf[offset - self.start:]
+                self.start = offset
+            more = self.f.read(max(BLOCK, end - self.start - len(self.buf)))
+            self.buf += more
+        return self.buf[offset - self.start:end - self.start]
+
+
+__all__ = ["cut_points", "index_path", "read_pieces", "write_index"]
