@@ -200,12 +200,19 @@ class OffsetEstimator:
         self.pairs: dict[tuple[str, str], list[float]] = defaultdict(list)
 
     def add(self, messages: Iterable[Message]) -> None:
+        counts = self.counts
         for message in messages:
+            sightings = message.sightings
+            if len(sightings) == 1:        # seen in one place: a count, no clock difference
+                counts[sightings[0].origin.file] += 1
+                continue
             first_by_file: dict[str, datetime] = {}
-            for sip in message.sightings:
-                self.counts[sip.origin.file] += 1
+            for sip in sightings:
+                counts[sip.origin.file] += 1
                 if sip.time is not None and sip.origin.file not in first_by_file:
                     first_by_file[sip.origin.file] = sip.time
+            if len(first_by_file) < 2:
+                continue
             files = sorted(first_by_file)
             for i, a in enumerate(files):
                 for b in files[i + 1:]:
@@ -246,12 +253,17 @@ def clock_offsets(messages: list[Message], order: list[str] | None = None) -> di
 
 
 def apply_offsets(messages: list[Message], offsets: dict[str, float]) -> None:
+    shift = {name: timedelta(seconds=seconds) for name, seconds in offsets.items() if seconds}
     for message in messages:
         best = None
         for sip in message.sightings:
-            if sip.time is None:
+            corrected = sip.time
+            if corrected is None:
                 continue
-            corrected = sip.time - timedelta(seconds=offsets.get(sip.origin.file, 0.0))
+            if shift:
+                delta = shift.get(sip.origin.file)
+                if delta is not None:
+                    corrected -= delta
             if best is None or corrected < best:
                 best = corrected
         message.time = best
