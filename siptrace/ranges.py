@@ -57,8 +57,11 @@ def index_path(folder: str, input_no: int, part: int) -> str:
 def write_index(path: str, points: tuple[int, ...], part: int, count: int, out: str) -> None:
     """Frame range ``part`` of ``path`` and write its index: each piece with its owner.
 
-    Records are written as (owner, offset, length, line); other pieces, which
-    worker 0 reads, whole.  The last entry is the number of line ends framed.
+    The index is a run of pickled chunks, each the entries of up to `CHUNK`
+    pieces sorted by owner ({owner: entries}, so a worker passes over the
+    others' in one step): records as (offset, length, line), other pieces,
+    which worker 0 reads, whole.  The last chunk also holds the number of line
+    ends framed, under -1.
     """
     lo, hi = points[part], points[part + 1]
     line = 1
@@ -82,20 +85,24 @@ def write_index(path: str, points: tuple[int, ...], part: int, count: int, out: 
     last_part = part == len(points) - 2
     tmp = out + ".tmp"
     with open(tmp, "wb") as f:
-        chunk: list[tuple] = []
+        chunk: dict[int, list] = {}
+        size = 0
         for piece in frame_blocks(blocks(), first_line=line, first_offset=lo,
                                   newlines=lambda n: newlines.__setitem__(0, n)):
             if isinstance(piece, RawRecord):
-                chunk.append((share.owner(piece.data), piece.offset, len(piece.data), piece.line))
+                entry: object = (piece.offset, len(piece.data), piece.line)
+                owner = share.owner(piece.data)
             else:
-                chunk.append((0, piece))
-            if len(chunk) >= CHUNK:
+                if isinstance(piece, Truncated) and piece.at_eof and not last_part:
+                    # the range's end: cut short by the record that starts the next range
+                    piece = replace(piece, at_eof=False)
+                entry, owner = piece, 0
+            chunk.setdefault(owner, []).append(entry)
+            size += 1
+            if size >= CHUNK:
                 pickle.dump(chunk, f, protocol=pickle.HIGHEST_PROTOCOL)
-                chunk = []
-        if not last_part and chunk and isinstance(chunk[-1][1], Truncated) and chunk[-1][1].at_eof:
-            # cut short by the record that starts the next range, not by the end of the file
-            chunk[-1] = (0, replace(chunk[-1][1], at_eof=False))
-        chunk.append((-1, newlines[0]))
+                chunk, size = {}, 0
+        chunk[-1] = [newlines[0]]
         pickle.dump(chunk, f, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, out)
 
@@ -120,21 +127,19 @@ def read_pieces(path: str, points: tuple[int, ...], folder: str, input_no: int, 
     the whole file would.
     """
     lines = 0
+    me = share.index
     with open(path, "rb") as f:
         window = _Window(f)
         for part in range(len(points) - 1):
-            for entry in _entries(index_path(folder, input_no, part)):
-                owner, what = entry[0], entry[1]
-                if owner == -1:
-                    lines += what
-                elif owner != share.index:
-                    continue
-                elif isinstance(what, (Junk, Truncated)):
-                    yield what
-                else:
-                    _, offset, length, line = entry
-                    stats.bytes = offset + length
-                    yield RawRecord(window.get(offset, length), line, offset)
+            for chunk in _chunks(index_path(folder, input_no, part)):
+                lines += sum(chunk.get(-1, ()))
+                for entry in chunk.get(me, ()):
+                    if isinstance(entry, (Junk, Truncated)):
+                        yield entry
+                    else:
+                        offset, length, line = entry
+                        stats.bytes = offset + length
+                        yield RawRecord(window.get(offset, length), line, offset)
             stats.bytes = points[part + 1]
         f.seek(points[-1] - 1)
         if points[-1] and f.read(1) != b"\n":
@@ -142,16 +147,15 @@ def read_pieces(path: str, points: tuple[int, ...], folder: str, input_no: int, 
     stats.lines += lines
 
 
-def _entries(index: str) -> Iterator[tuple]:
+def _chunks(index: str) -> Iterator[dict[int, list]]:
     while not os.path.exists(index):
         time.sleep(_WAIT)      # another worker is still framing that range
     with open(index, "rb") as f:
         while True:
             try:
-                chunk = pickle.load(f)
+                yield pickle.load(f)
             except EOFError:
                 return
-            yield from chunk
 
 
 class _Window:
