@@ -69,6 +69,18 @@ def test_fast_values_agree_with_the_grammar_on_every_sample_value():
     assert taken > (len(vias) + len(addrs) + len(leads)) * 0.8, "the fast path should take most values"
 
 
+def _damaged(value: str, rng: random.Random, pieces: list[str]) -> str:
+    """``value`` with one to three characters deleted or pieces inserted."""
+    chars = list(value)
+    for _ in range(rng.randint(1, 3)):
+        pos = rng.randrange(len(chars) + 1)
+        if rng.random() < 0.5 and chars:
+            del chars[min(pos, len(chars) - 1)]
+        else:
+            chars.insert(pos, rng.choice(pieces))
+    return "".join(chars)
+
+
 @pytest.mark.parametrize("seed", range(10))
 def test_fast_values_agree_on_damaged_values(seed):
     rng = random.Random(seed)
@@ -77,18 +89,11 @@ def test_fast_values_agree_on_damaged_values(seed):
     for values, fast, slow in ((vias, _fast().via, vias_by_grammar), (addrs, _fast().name_addr, name_addrs_by_grammar),
                                (leads, _fast().lead_params, lead_params_by_grammar)):
         for value in rng.sample(values, min(len(values), 150)):
-            chars = list(value)
-            for _ in range(rng.randint(1, 3)):
-                pos = rng.randrange(len(chars) + 1)
-                if rng.random() < 0.5 and chars:
-                    del chars[min(pos, len(chars) - 1)]
-                else:
-                    chars.insert(pos, rng.choice(pieces))
-            _agree("".join(chars), fast, slow)
+            _agree(_damaged(value, rng, pieces), fast, slow)
 
 
 def _uris() -> list[str]:
-    vias, addrs, _ = _values()
+    _, addrs, _ = _values()
     uris = []
     for addr in addrs:
         for found in name_addrs_by_grammar(addr):
@@ -112,11 +117,4 @@ def test_fast_uris_agree_on_damaged_uris(seed):
     rng = random.Random(seed)
     pieces = [" ", "\t", ";", ":", "=", "?", "@", "<", ">", "[", "]", "x", "5", ";;", "= ", "@@", "::"]
     for uri in rng.sample(_uris(), 150):
-        chars = list(uri)
-        for _ in range(rng.randint(1, 3)):
-            pos = rng.randrange(len(chars) + 1)
-            if rng.random() < 0.5 and chars:
-                del chars[min(pos, len(chars) - 1)]
-            else:
-                chars.insert(pos, rng.choice(pieces))
-        _agree("".join(chars), _fast().uri, uri_by_grammar)
+        _agree(_damaged(uri, rng, pieces), _fast().uri, uri_by_grammar)
