@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from .context import Context
 from .findings import Finding, Severity
+from .jsontext import indented
 from .reader import InputStats
 from .rules import RULES, Rule, run_rules
 from .spill import SpilledFindings, severities
@@ -92,7 +93,7 @@ class Diagnosis:
 
 def finding_json(finding: Finding) -> str:
     """A finding as the JSON document shows it (before its indent in the list)."""
-    return json.dumps(finding.as_dict(), indent=2, ensure_ascii=False)
+    return indented(finding.as_dict())
 
 
 def rendered(findings: Sequence[Finding], render: Callable[[Finding], str]

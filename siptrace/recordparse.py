@@ -148,7 +148,21 @@ def _day(date: str) -> tuple[int, int, int]:
 
 
 def parse_timestamp(stamp: str) -> tuple[datetime, int | None]:
-    """``MM/DD/YYYY-hh:mm:ss.mmm.counter`` (UTC) → (aware datetime, counter)."""
+    """``MM/DD/YYYY-hh:mm:ss.mmm.counter`` (UTC) → (aware datetime, counter).
+
+    The grammar's TIMESTAMP has fixed places, so the common stamp is turned
+    into ISO 8601 for the C parser; an impossible date goes the long way, whose
+    error says what is wrong.
+    """
+    frac, _, counter = stamp[20:].partition(".")
+    try:
+        when = datetime.fromisoformat(f"{stamp[6:10]}-{stamp[0:2]}-{stamp[3:5]}T{stamp[11:19]}.{frac}+00:00")
+    except ValueError:
+        return _parse_timestamp(stamp)
+    return when, (int(counter, 16) if counter else None)
+
+
+def _parse_timestamp(stamp: str) -> tuple[datetime, int | None]:
     date, _, clock = stamp.partition("-")
     year, month, day = _day(date)
     hms, _, frac = clock.partition(".")
