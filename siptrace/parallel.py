@@ -57,10 +57,15 @@ def default_jobs() -> int:
 
 
 def _server_traces(paths: Sequence[str], input_format: str | None) -> tuple[bool, int]:
-    """Whether every input is a server trace, and their total size."""
+    """Whether every input is a server trace that workers can read, and their total size.
+
+    Standard input can be read only once, by one process, so it is not opened here.
+    """
     total = 0
-    plain = True
+    plain = "-" not in paths
     for path in paths:
+        if not plain:
+            break
         for source in open_sources(path):
             try:
                 total += source.size or 0

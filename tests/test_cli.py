@@ -137,3 +137,21 @@ def test_traceback_flag_shows_the_python_traceback(tmp_path):
     out = subprocess.run([sys.executable, "-m", "siptrace", "--traceback", "stats", str(tmp_path / "nope.log")],
                          capture_output=True, text=True)
     assert out.returncode != 0 and "Traceback" in out.stderr and "InputError" in out.stderr
+
+
+def test_diagnose_reads_standard_input_as_it_reads_the_file():
+    import subprocess
+    import sys
+
+    from conftest import sample
+
+    path = sample("um-ack-retarget-bye.fe.log")
+    args = [sys.executable, "-m", "siptrace", "diagnose", "--format", "json", "--quiet"]
+    from_file = subprocess.run(args + [str(path)], capture_output=True, text=True)
+    for jobs in ("1", "2"):
+        piped = subprocess.run(args + ["-", "-j", jobs], input=path.read_text(), capture_output=True, text=True)
+        assert piped.returncode == from_file.returncode == 1, piped.stderr
+        got, want = json.loads(piped.stdout)["findings"], json.loads(from_file.stdout)["findings"]
+        assert [(f["rule"], f["summary"], [e["line"] for e in f["evidence"]]) for f in got] == \
+            [(f["rule"], f["summary"], [e["line"] for e in f["evidence"]]) for f in want]
+        assert {e["file"] for f in got for e in f["evidence"]} == {"<stdin>"}
