@@ -91,7 +91,8 @@ class Finding:
 def finding_order(f: Finding) -> tuple[Any, ...]:
     """Worst first, then in time order; ties by where the first evidence is, so any run gives one order.
 
-    The severity comes first, as minus its rank (`spill` counts by it).
+    The severity comes first, as minus its rank, and the Call-ID last: `spill`
+    reads both back from the key alone.
     """
     first = f.evidence[0].origin if f.evidence else None
     return (-f.severity.rank, f.time is None, f.time or datetime.min, f.rule,
