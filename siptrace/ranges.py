@@ -28,8 +28,8 @@ _WAIT = 0.002         # seconds between looks for an index another worker is wri
 
 
 def cut_points(path: str, parts: int) -> tuple[int, ...] | None:
-    """Offsets ``0 < … < size`` where ranges start (record starts), or None when the
-    file cannot be cut (too small, or no record start within `WINDOW` of a cut)."""
+    """The ranges' bounds: 0, then each cut (a record start), then the size; None when
+    the file cannot be cut (no record start within `WINDOW` after a cut)."""
     size = os.path.getsize(path)
     points = [0]
     with open(path, "rb") as f:
