@@ -6,8 +6,10 @@ Theory of operation:
   from the front end, the Edge and a client log arrive close together.
 * Items are gathered per Call-ID.  A call is judged (correlated, run through
   the state machine and the rules) once nothing has come for it for
-  ``idle`` seconds of trace time, or when it grows past ``max_messages``; its
-  messages are then dropped and only its findings are kept.
+  ``idle`` seconds of trace time, or when it grows past ``max_messages``
+  items (messages and diagnostic records: the "(no Call-ID)" bucket of
+  records that name no call may never go quiet); its items are then dropped
+  and only its findings are kept.
 * ``idle`` (64 s by default) is longer than anything a rule waits for (the
   BYE 20-45 s after a 200 OK, 64*T1 = 32 s of 2xx retransmissions), so a call
   judged in parts is only ever a long call whose later messages no rule
@@ -44,12 +46,11 @@ _NO_CALL = "(no Call-ID)"
 
 
 class _Bucket:
-    __slots__ = ("items", "last", "messages")
+    __slots__ = ("items", "last")
 
     def __init__(self) -> None:
         self.items: list[Item] = []
         self.last: datetime | None = None
-        self.messages = 0
 
 
 class Meter(Protocol):
@@ -217,12 +218,10 @@ def _diagnose(paths: str | Sequence[str], ctx: Context, rules: Sequence[type[Rul
         if item.time is not None:
             bucket.last = item.time
             now = item.time if now is None or item.time > now else now
-        if isinstance(item, SipMessage):
-            bucket.messages += 1
-            if bucket.messages >= max_messages:
-                done_with(call_id)
-                judge()          # now, with the others ready: its end of trace is now
-                continue
+        if len(bucket.items) >= max_messages:
+            done_with(call_id)
+            judge()          # now, with the others ready: its end of trace is now
+            continue
         if now is not None and now != checked:
             checked = now                   # the oldest calls can only go quiet as time goes on
             cutoff = now - window
