@@ -56,13 +56,16 @@ def default_jobs() -> int:
     return max(1, min(cores, 4))
 
 
-def _server_traces(paths: Sequence[str], input_format: str | None) -> tuple[bool, int]:
-    """Whether every input is a server trace that workers can read, and their total size.
+def _server_traces(paths: Sequence[str], input_format: str | None) -> tuple[bool, int, list[str]]:
+    """Whether every input is a server trace that workers can read, their total size,
+    and which of them are plain files the workers can frame in parts (`siptrace.ranges`).
 
     Standard input can be read only once, by one process, so it is not opened here.
+    A file named twice is read twice, so it is framed whole by every worker.
     """
     total = 0
     plain = "-" not in paths
+    files = []
     for path in paths:
         if not plain:
             break
@@ -71,9 +74,11 @@ def _server_traces(paths: Sequence[str], input_format: str | None) -> tuple[bool
                 total += source.size or 0
                 fmt = input_format or detect(source.head(), source.name)
                 plain = plain and fmt == "ocslogger"
+                if source.file is not None and paths.count(path) == 1:
+                    files.append(path)
             finally:
                 source.close()
-    return plain, total
+    return plain, total, files
 
 
 class _SharedMeter(Progress):
@@ -133,11 +138,12 @@ def diagnose_parallel(paths: str | Sequence[str], ctx: Context | None = None,
         return diagnose_stream(paths, ctx, rules, input_format=input_format, progress=progress,
                                idle=idle, max_messages=max_messages, ladders=ladders, render=render)
 
-    plain, total = _server_traces(paths, input_format)
+    plain, total, files = _server_traces(paths, input_format)
     if jobs < 2 or not plain or total < min_bytes:
         return alone()
     try:
-        return _run(paths, ctx, rules, input_format, progress, idle, max_messages, ladders, jobs, total, render)
+        return _run(paths, ctx, rules, input_format, progress, idle, max_messages, ladders, jobs, total, render,
+                    files)
     except _WorkerLost:
         # a worker was killed (out of memory, a signal): one process can still do the job
         print("siptrace: a worker process ended without a result; diagnosing again in one process",
@@ -153,7 +159,7 @@ def _context() -> multiprocessing.context.BaseContext:
 
 def _run(paths: list[str], ctx: Context, rules: Sequence[type[Rule]], input_format: str | None,
          progress: bool, idle: float, max_messages: int, ladders: bool, jobs: int,
-         total: int, render: Callable[[Finding], str] | None) -> Diagnosis:
+         total: int, render: Callable[[Finding], str] | None, files: list[str]) -> Diagnosis:
     from .recordparse import warm_up
 
     warm_up()   # build the parsers once, before the workers fork
@@ -162,7 +168,7 @@ def _run(paths: list[str], ctx: Context, rules: Sequence[type[Rule]], input_form
     bar = Progress(total) if progress else None
     spill_to = spill_directory()
     try:
-        ranges = _ranges(paths, jobs)
+        ranges = _ranges(files, jobs)
         results = _start(paths, ctx, rules, input_format, idle, max_messages, ladders, jobs, mp,
                          counters, bar, spill_to, render, ranges)
     except BaseException:
@@ -173,21 +179,13 @@ def _run(paths: list[str], ctx: Context, rules: Sequence[type[Rule]], input_form
     return merged
 
 
-def _ranges(paths: list[str], jobs: int) -> tuple[tuple[str, tuple[int, ...]], ...]:
-    """The plain files the workers frame in parts, with their cut points (`siptrace.ranges`)."""
+def _ranges(files: list[str], jobs: int) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """The plain files that can be cut, with their cut points (`siptrace.ranges`)."""
     out = []
-    for path in dict.fromkeys(paths):       # a file named twice is read twice, framed by all
-        if paths.count(path) > 1:
-            continue
-        for source in open_sources(path):
-            try:
-                plain = source.file is not None
-            finally:
-                source.close()
-            if plain:
-                points = cut_points(path, jobs)
-                if points is not None:
-                    out.append((path, points))
+    for path in files:
+        points = cut_points(path, jobs)
+        if points is not None:
+            out.append((path, points))
     return tuple(out)
 
 

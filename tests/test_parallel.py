@@ -128,7 +128,7 @@ def test_small_inputs_are_diagnosed_in_one_process_unless_jobs_are_asked_for(gen
     import siptrace.parallel as parallel
 
     started = []
-    monkeypatch.setattr(parallel, "_run", lambda *a: started.append(a[-3]) or diagnose_stream(a[0], a[1]))
+    monkeypatch.setattr(parallel, "_run", lambda *a: started.append(a[-4]) or diagnose_stream(a[0], a[1]))
     parallel.diagnose_parallel([str(generated)])                  # 3 MB: below the threshold
     parallel.diagnose_parallel([str(generated)], jobs=2)
     assert started == [2]
