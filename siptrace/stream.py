@@ -230,7 +230,7 @@ def _diagnose(paths: str | Sequence[str], ctx: Context, rules: Sequence[type[Rul
                 if oldest.last is None or oldest.last >= cutoff:
                     break
                 done_with(oldest_id)
-    judge()
+    judge()          # the parts gone quiet first: a call may have one there and one still open
     for call_id in list(buckets):
         done_with(call_id)
     judge()
