@@ -33,7 +33,7 @@ from .correlate import OffsetEstimator
 from .detect import detect
 from .diagnose import Diagnosis, Summary
 from .findings import Finding
-from .inputs import open_sources
+from .inputs import open_sources, read_once
 from .partition import Share
 from .progress import Progress
 from .ranges import cut_points, index_path, write_index
@@ -60,11 +60,11 @@ def _server_traces(paths: Sequence[str], input_format: str | None) -> tuple[bool
     """Whether every input is a server trace that workers can read, their total size,
     and which of them are plain files the workers can frame in parts (`siptrace.ranges`).
 
-    Standard input can be read only once, by one process, so it is not opened here.
+    Standard input and pipes can be read only once, by one process, so they are not opened here.
     A file named twice is read twice, so it is framed whole by every worker.
     """
     total = 0
-    plain = "-" not in paths
+    plain = not any(read_once(path) for path in paths)
     files = []
     for path in paths:
         if not plain:

@@ -134,7 +134,10 @@ def pieces_to_items(pieces: Iterable[RawRecord | Junk | Truncated], name: str, s
         origin = Origin(name, piece.line, piece.offset)
         item: Item
         if isinstance(piece, RawRecord):
-            item = parse_record_text(_decode(piece.data, stats), origin)
+            data = piece.data
+            if data.startswith(b"\xef\xbb\xbf"):     # a byte-order mark where two files were joined
+                data = data[3:]
+            item = parse_record_text(_decode(data, stats), origin)
         elif isinstance(piece, Truncated):
             if piece.oversized:
                 reason = f"record longer than {MAX_RECORD >> 20} MB without $$end_record (cut)"
@@ -190,6 +193,27 @@ def read_any(source: Source, stats: InputStats, input_format: str | None = None,
 
     A ``share`` (this worker's part of a server trace) applies to server traces only.
     """
+    if source.problem is not None:
+        # a part of an archive that has no bytes to read: one counted record names it
+        stats.format = "unknown"
+        if share is None or share.index == 0:
+            item = Skipped(origin=Origin(source.name, 1, 0), reason=source.problem,
+                           error=source.problem_is_error)
+            stats.count(item)
+            yield item
+        source.close()
+        return
+    yield from _read_format(source, stats, input_format, share)
+    if source.damage and (share is None or share.index == 0):
+        # the input broke off: what came before was read; say where it stopped
+        for reason in source.damage:
+            item = Skipped(origin=Origin(source.name, stats.lines + 1, stats.bytes), reason=reason, error=True)
+            stats.count(item)
+            yield item
+
+
+def _read_format(source: Source, stats: InputStats, input_format: str | None,
+                 share: Share | None) -> Iterator[Item]:
     fmt = input_format or detect(source.head(), source.name)
     stats.format = fmt or "unknown"
     if fmt is None:
