@@ -44,11 +44,54 @@ def _time_option(value: str | None) -> Any:
         raise click.BadParameter(f"{value!r} is not an ISO 8601 time (e.g. 2026-11-03T09:14:02)") from None
 
 
+class Stopped(BaseException):
+    """SIGTERM or SIGHUP arrived: unwinds like Ctrl-C, so workers stop and temporary files go."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum: int, _frame: Any) -> None:
+    raise Stopped(signum)
+
+
+def _catch_signals() -> None:
+    import signal
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _stop)
+
+
 class _Group(click.Group):
-    """Usage errors as one line (what is wrong, where to look), exit 2."""
+    """Usage errors as one line (what is wrong, where to look), exit 2.
+
+    A signal ends the run with the shell's code for it (128 + the signal's
+    number: Ctrl-C 130, SIGTERM 143, SIGHUP 129); an error nobody expected
+    is still one line and exit 2 (``--traceback`` shows it whole).
+    """
 
     def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         kwargs["standalone_mode"] = False
+        _catch_signals()
+        try:
+            result = self._main(*args, **kwargs)
+        except Stopped as stop:
+            import signal
+
+            click.echo(f"siptrace: stopped by {signal.Signals(stop.signum).name}", err=True)
+            sys.exit(128 + stop.signum)
+        except (Exception, RecursionError, MemoryError) as err:
+            if "--traceback" in sys.argv[1:]:
+                raise
+            what = "out of memory" if isinstance(err, MemoryError) else f"{type(err).__name__}: {err}"
+            click.echo(f"siptrace: internal error ({what}); run again with --traceback to see where, "
+                       "and report it with the trace if you can", err=True)
+            sys.exit(Exit.FAILURE)
+        sys.exit(result if isinstance(result, int) else 0)
+
+    def _main(self, *args: Any, **kwargs: Any) -> Any:
         try:
             result = super().main(*args, **kwargs)
         except click.UsageError as err:
@@ -62,10 +105,10 @@ class _Group(click.Group):
             sys.exit(err.exit_code)
         except click.exceptions.Abort:
             click.echo("siptrace: aborted", err=True)
-            sys.exit(Exit.FAILURE)
+            sys.exit(130)       # Ctrl-C, as a shell reports SIGINT
         except click.exceptions.Exit as err:
             sys.exit(err.exit_code)
-        sys.exit(result if isinstance(result, int) else 0)
+        return result
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

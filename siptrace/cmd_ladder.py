@@ -116,6 +116,12 @@ def ladder_command(files: tuple[str, ...], call_id: str | None, output: str | No
     from .ladder import ladder_figure
 
     fig = ladder_figure(timeline, call_id, findings)
-    fig.savefig(output, format=fmt)
+    import io
+
+    from .outfiles import write_atomically
+
+    drawing = io.BytesIO()
+    fig.savefig(drawing, format=fmt)
+    write_atomically(output, drawing.getvalue())
     drawn = fig.ladder  # type: ignore[attr-defined]
     click.echo(f"wrote {output}: call {call_id}, {len(drawn.hops)} arrows between {len(drawn.columns)} hosts")

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import click
 
 from .context import Context
 from .detect import FORMATS
 from .cli_errors import friendly
+from .outfiles import write_atomically
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -63,8 +63,7 @@ def report_command(files: tuple[str, ...], output: str, um_fqdn: tuple[str, ...]
                           progress=not quiet)
     written = write_report(report, output)
     if redactor is not None and redact_map:
-        Path(redact_map).write_text(json.dumps(redactor.mapping(), indent=2, ensure_ascii=False) + "\n",
-                                    encoding="utf-8")
+        write_atomically(redact_map, json.dumps(redactor.mapping(), indent=2, ensure_ascii=False) + "\n")
     images = len(written) - 1
     findings = len(report.findings)
     extra = f" and {images} image(s) in {written[1].parent}" if images else ""

@@ -32,6 +32,7 @@ from .context import Context
 from .diagnose import Diagnosis
 from .findings import Finding, Severity
 from .reader import InputStats, Reader
+from .outfiles import write_atomically
 
 if TYPE_CHECKING:
     from .api import Trace
@@ -601,11 +602,11 @@ def write_report(report: Report, output: str | Path) -> list[Path]:
     written = [out]
     out.parent.mkdir(parents=True, exist_ok=True)   # -o reports/ticket-123/report.html
     if fmt == "html":
-        out.write_text(render_html(report), encoding="utf-8")
+        write_atomically(out, render_html(report))
     elif fmt == "json":
-        out.write_text(render_json(report), encoding="utf-8")
+        write_atomically(out, render_json(report))
     elif fmt == "text":
-        out.write_text(render_text(report), encoding="utf-8")
+        write_atomically(out, render_text(report))
     elif fmt == "md":
         folder = out.with_name(f"{out.stem}_files")
         text, files = render_markdown(report, folder.name)
@@ -613,9 +614,9 @@ def write_report(report: Report, output: str | Path) -> list[Path]:
             folder.mkdir(exist_ok=True)
             for name, data in files.items():
                 path = folder / name
-                path.write_bytes(data)
+                write_atomically(path, data)
                 written.append(path)
-        out.write_text(text, encoding="utf-8")
+        write_atomically(out, text)
     else:
         raise ValueError(f"{out}: unknown report format; use .html, .md or .json")
     return written

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 from click.testing import CliRunner
 
@@ -155,3 +156,24 @@ def test_diagnose_reads_standard_input_as_it_reads_the_file():
         assert [(f["rule"], f["summary"], [e["line"] for e in f["evidence"]]) for f in got] == \
             [(f["rule"], f["summary"], [e["line"] for e in f["evidence"]]) for f in want]
         assert {e["file"] for f in got for e in f["evidence"]} == {"<stdin>"}
+
+
+def test_an_unexpected_error_is_one_line_and_exit_2_not_a_traceback(tmp_path):
+    import subprocess
+
+    code = ("import sys, siptrace.parallel as p\n"
+            "def broken(*a, **k): raise RecursionError('maximum recursion depth exceeded')\n"
+            "p.diagnose_stream = broken\n"
+            "from siptrace.cli import main\n"
+            "sys.argv = ['siptrace'] + sys.argv[1:]\n"
+            "main()\n")
+    from conftest import SAMPLES
+
+    sample = str(SAMPLES / "busy-486.fe.log")
+    out = subprocess.run([sys.executable, "-c", code, "diagnose", sample], capture_output=True, text=True)
+    assert out.returncode == 2
+    assert out.stderr.startswith("siptrace: internal error (RecursionError") and "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+    shown = subprocess.run([sys.executable, "-c", code, "--traceback", "diagnose", sample],
+                           capture_output=True, text=True)
+    assert "Traceback" in shown.stderr
