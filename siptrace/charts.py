@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from .printable import printable
 from .findings import Severity
 from .ladder import SEVERITY_COLOURS, HostMap, build_ladder, new_figure
 
@@ -42,6 +43,12 @@ MAX_BUCKETS = 40
 _BIN_WIDTHS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0, 3600.0)
 
 
+def _plain(text: str) -> str:
+    """Trace text for a tick or legend label, drawn as written: ``$`` would start mathtext there
+    (those labels are made at draw time, where ``parse_math=False`` cannot reach)."""
+    return printable(text).replace("$", r"\$")
+
+
 def _figure(width: float = 8.0, height: float = 4.5) -> tuple[Figure, Axes]:
     fig = new_figure(width, height, layout="constrained")
     return fig, fig.add_subplot()
@@ -66,9 +73,9 @@ def _stacked(ax: Axes, table: pd.DataFrame, colours: dict[Any, str], horizontal:
             continue
         colour = colours.get(column, BAR)
         if horizontal:
-            ax.barh(positions, values, left=base, color=colour, label=str(column), height=0.7)
+            ax.barh(positions, values, left=base, color=colour, label=_plain(str(column)), height=0.7)
         else:
-            ax.bar(positions, values, bottom=base, color=colour, label=str(column), width=0.85)
+            ax.bar(positions, values, bottom=base, color=colour, label=_plain(str(column)), width=0.85)
         base = [b + v for b, v in zip(base, values)]
 
 
@@ -149,7 +156,7 @@ def final_responses(trace: Trace) -> Figure:
     ax.bar(range(len(values)), values, color=[STATUS_COLOURS.get(s // 100, BAR) for s in by_status], width=0.7)
     for i, n in enumerate(values):
         ax.text(i, n, str(n), ha="center", va="bottom", fontsize=9, parse_math=False)
-    ax.set_xticks(range(len(values)), labels, rotation=20 if len(values) > 3 else 0,
+    ax.set_xticks(range(len(values)), [_plain(label) for label in labels], rotation=20 if len(values) > 3 else 0,
                   ha="right" if len(values) > 3 else "center")
     ax.set_ylim(0, max(values) * 1.15 + 0.5)
     ax.yaxis.get_major_locator().set_params(integer=True)
@@ -221,7 +228,7 @@ def host_messages(trace: Trace) -> Figure:
                          index=shown).iloc[::-1]
     fig, ax = _figure(8.0, 1.4 + 0.36 * len(table))
     _stacked(ax, table, {"sent": "#1565c0", "received": "#90caf9"}, horizontal=True)
-    ax.set_yticks(range(len(table)), [h if len(h) <= 40 else h[:39] + "…" for h in table.index])
+    ax.set_yticks(range(len(table)), [_plain(h if len(h) <= 40 else h[:39] + "…") for h in table.index])
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel("messages (one per hop)")
     more = f", top {len(shown)} of {len(hosts)}" if len(hosts) > len(shown) else ""

@@ -25,6 +25,7 @@ from .findings import Severity
 from .export import MESSAGE_FIELDS, message_dict
 from .filters import MessageFilter, parse_time
 from .model import SipMessage
+from .printable import PrintableStream
 from .detect import FORMATS
 from .reader import InputStats, Reader
 
@@ -75,6 +76,8 @@ class _Group(click.Group):
     def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         kwargs["standalone_mode"] = False
         _catch_signals()
+        sys.stdout = PrintableStream(sys.stdout)    # trace text cannot drive the terminal
+        sys.stderr = PrintableStream(sys.stderr)
         try:
             result = self._main(*args, **kwargs)
         except Stopped as stop:

@@ -33,6 +33,7 @@ from .diagnose import Diagnosis
 from .findings import Finding, Severity
 from .reader import InputStats, Reader
 from .outfiles import write_atomically
+from .printable import printable
 
 if TYPE_CHECKING:
     from .api import Trace
@@ -364,8 +365,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def esc(value: Any) -> str:
-    """Any value as HTML text or attribute content: ``& < > " '`` escaped, control characters replaced."""
-    return html.escape(_CONTROL.sub("\ufffd", str(value)), quote=True)
+    """Any value as HTML text or attribute content: ``& < > " '`` escaped, control characters
+    replaced, bidirectional overrides shown as their escapes (`printable`)."""
+    return html.escape(printable(_CONTROL.sub("\ufffd", str(value))), quote=True)
 
 
 _STYLE = """
@@ -504,14 +506,32 @@ def render_html(report: Report) -> str:
 # Markdown
 # ---------------------------------------------------------------------------
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#&!~])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#&!~$])")
+# What a renderer would turn into a link however it is escaped (GFM's autolinks:
+# a scheme, www., an e-mail address); such values go in a code span.
+_MD_LINKISH = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://|www\.|@[^\s@]+\.|\b(?:sips?|tel|mailto|xmpp):", re.I)
+# What starts a block when it begins a line: a rule or setext underline, a list item, a quote.
+_MD_BLOCK_START = re.compile(r"^(?:[-+=>]|\d+[.)])")
 
 
 def md(value: Any) -> str:
-    """A value as Markdown text that renders as written: one line, every special character escaped."""
-    text = _CONTROL.sub("\ufffd", str(value))
-    text = " ".join(text.split())   # newlines would end a table row or start a block
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    """A value as Markdown text that renders as written: one line, never a link, rule, list,
+    heading, emphasis or math; values that look like addresses are code spans."""
+    words = printable(_CONTROL.sub("\ufffd", str(value))).split()   # a newline would end a table row
+    text = " ".join(_md_code(w) if _MD_LINKISH.search(w) else _MD_SPECIAL.sub(r"\\\1", w) for w in words)
+    start = _MD_BLOCK_START.match(text)
+    if start is None:
+        return text
+    at = start.end() - 1            # escape the marker itself ("1\\." not "\\1.")
+    return text[:at] + "\\" + text[at:]
+
+
+def _md_code(text: str) -> str:
+    """``text`` as a code span: a fence longer than any run of backticks in it; pipes escaped (tables)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text.replace('|', chr(92) + '|')}{pad}{fence}"
 
 
 def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:

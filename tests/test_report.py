@@ -208,7 +208,12 @@ def test_html_without_findings_says_so(tmp_path: Path) -> None:
 
 
 def _md_escaped(value: str) -> str:
-    return re.sub(r"([\\`*_\[\]<>|#&!~])", r"\\\1", value)
+    return re.sub(r"([\\`*_\[\]<>|#&!~$])", r"\\\1", value)
+
+
+def _outside_code_spans(markdown: str) -> str:
+    """The Markdown with its code spans blanked: what a renderer could read as markup."""
+    return re.sub(r"(`+)(?:(?!\1).)+?\1", " ", markdown)
 
 
 def test_markdown_writes_its_images_next_to_it(traces: list[Path], tmp_path: Path) -> None:
@@ -216,7 +221,7 @@ def test_markdown_writes_its_images_next_to_it(traces: list[Path], tmp_path: Pat
     result = run_report(*traces, "--um-fqdn", "um01.contoso.com", "-o", out)
     assert result.exit_code == 0, result.output
     text = out.read_text(encoding="utf-8")
-    links = re.findall(r"!\[[^\n]*?\]\(([^)\s]+)\)", text)
+    links = re.findall(r"!\[[^\n]*?\]\(([^)\s]+)\)", _outside_code_spans(text))
     folder = tmp_path / "report_files"
     written = sorted(p.name for p in folder.iterdir()) if folder.exists() else []
     # image names come from the report's own counters, never from the trace
@@ -237,13 +242,17 @@ def test_markdown_escapes_what_markdown_would_interpret(traces: list[Path], tmp_
     assert run_report(*traces, "-o", out).exit_code == 0
     text = out.read_text(encoding="utf-8")
     # no raw HTML and no link or image other than the report's own images
-    assert not re.search(r"(?<!\\)<", text)
-    assert all(link.startswith("report_files/") for link in re.findall(r"(?<!\\)\]\(([^)]*)\)", text))
+    bare = _outside_code_spans(text)
+    assert not re.search(r"(?<!\\)<", bare)
+    assert all(link.startswith("report_files/") for link in re.findall(r"(?<!\\)\]\(([^)]*)\)", bare))
+    assert "http://evil.example" not in bare
     assert _md_escaped(INJECTED_CALL_ID) in text
-    assert _md_escaped(SERVER) in text
-    # every backtick, emphasis mark, bracket, pipe or angle bracket taken from the trace is escaped
+    # every backtick, emphasis mark, bracket, pipe or angle bracket taken from the trace is escaped,
+    # and the one address in it is a code span
     server_line = next(line for line in text.splitlines() if "server = " in line)
-    assert not re.search(r"(?<!\\)[`*<>|\[\]]", server_line.split("server = ", 1)[1].split("; ", 1)[0])
+    server = server_line.split("server = ", 1)[1].split("; ", 1)[0]
+    assert "`![i](http://evil.example/i.png)`" in server
+    assert not re.search(r"(?<!\\)[`*<>|\[\]]", _outside_code_spans(server))
     # table rows keep their columns: no raw pipe from a value
     for line in text.splitlines():
         if line.startswith("| "):
