@@ -15,6 +15,7 @@ import click
 from .context import Context
 from .detect import FORMATS
 from .cli_errors import friendly
+from .errors import SiptraceError
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -65,6 +66,9 @@ def report_command(files: tuple[str, ...], output: str, um_fqdn: tuple[str, ...]
     if redactor is not None and redact_map:
         Path(redact_map).write_text(json.dumps(redactor.mapping(), indent=2, ensure_ascii=False) + "\n",
                                     encoding="utf-8")
+    if report.diagnosis.nothing_read:
+        # the report says so too; the exit code must not say "healthy"
+        raise SiptraceError(f"{report.diagnosis.verdict()} (the report {written[0]} says so)")
     images = len(written) - 1
     findings = len(report.findings)
     extra = f" and {images} image(s) in {written[1].parent}" if images else ""
