@@ -1,7 +1,8 @@
 """The ``siptrace`` command line (click): thin verbs over the library.
 
 Exit codes: 0 healthy, 1 findings at or above ``--fail-on``, 2 could not
-read the input or bad usage.  Errors are one line on stderr, no traceback
+read the input (``diagnose`` and ``report``: no SIP message in any input) or
+bad usage.  Errors are one line on stderr, no traceback
 unless ``--traceback``.
 """
 
@@ -280,6 +281,11 @@ def diagnose(files: tuple[str, ...], input_format: str | None, quiet: bool, um_f
     else:
         for line in diagnosis_lines(result, verbose=verbose, min_severity=FAIL_ON[min_severity]):
             click.echo(line)
+    if result.nothing_read:
+        # no SIP message at all: "no problems" would be a lie
+        if fmt == "json":
+            click.echo(f"siptrace: {result.verdict()}", err=True)
+        sys.exit(Exit.FAILURE)
     worst = result.worst()
     if worst is not None and worst.rank >= FAIL_ON[fail_on].rank:
         sys.exit(Exit.FINDINGS)

@@ -14,6 +14,7 @@ import click
 from .context import Context
 from .detect import FORMATS
 from .cli_errors import friendly
+from .errors import SiptraceError
 from .outfiles import write_atomically
 
 
@@ -64,6 +65,9 @@ def report_command(files: tuple[str, ...], output: str, um_fqdn: tuple[str, ...]
     written = write_report(report, output)
     if redactor is not None and redact_map:
         write_atomically(redact_map, json.dumps(redactor.mapping(), indent=2, ensure_ascii=False) + "\n")
+    if report.diagnosis.nothing_read:
+        # the report says so too; the exit code must not say "healthy"
+        raise SiptraceError(f"{report.diagnosis.verdict()} (the report {written[0]} says so)")
     images = len(written) - 1
     findings = len(report.findings)
     extra = f" and {images} image(s) in {written[1].parent}" if images else ""

@@ -13,9 +13,12 @@ Theory of operation:
   first.  100 Trying is hop-by-hop (RFC 3261 §16.7: a proxy never forwards
   it), so its top Via branch is part of its identity.
 * Clock offsets: every message seen in two files gives one difference of the
-  files' clocks; the median per pair of files is the offset, propagated from
-  the reference file (the one with most messages).  Transit time (a few ms)
-  stays in the estimate.
+  files' clocks; the median per pair of files is the offset.  Files that
+  share messages, directly or through another file, form a group (the front
+  ends of a pool and their Edge); each group's offsets are propagated from its
+  own reference (the file with most messages), and a file that shares no
+  message with any other has an unknown offset, never a made-up zero.
+  Transit time (a few ms) stays in the estimate.
 * Dialogs (RFC 3261 §12): Call-ID plus both tags, whichever side sent the
   request.  Requests sent before a dialog exists (the INVITE, CANCEL) belong
   to the dialog their caller tag opens; forks (several To tags) are separate
@@ -221,32 +224,95 @@ class OffsetEstimator:
                         self.pairs[(a, b)].append(delta)
                         self.pairs[(b, a)].append(-delta)
 
-    def offsets(self, order: list[str] | None = None) -> dict[str, float]:
-        """Offset in seconds of each file's clock from the reference file's (which is 0).
+    def groups(self, order: list[str] | None = None) -> list[ClockGroup]:
+        """The files, in groups that share messages, each with its reference and offsets.
 
-        The reference is the file with most sightings; on a tie, the one named
-        first in ``order`` (the order the inputs were given).
+        Files are connected when at least one message was seen in both; each
+        connected group has its own reference (the file with most sightings;
+        on a tie, the one named first in ``order``), since files that share no
+        message cannot be compared.  The group with most sightings comes first.
         """
         counts = self.counts
-        if not counts:
-            return {}
         rank = {name: i for i, name in enumerate(order or [])}
-        reference = min(counts, key=lambda f: (-counts[f], rank.get(f, len(rank)), f))
+
+        def key(f: str) -> tuple:
+            return (-counts[f], rank.get(f, len(rank)), f)
+
+        links: dict[str, list[str]] = defaultdict(list)
+        for a, b in sorted(self.pairs):
+            links[a].append(b)
+        out: list[ClockGroup] = []
+        placed: set[str] = set()
+        for start in sorted(counts, key=key):
+            if start in placed:
+                continue
+            members = [start]
+            placed.add(start)
+            for name in members:                    # breadth first: every file linked to the group
+                for other in links[name]:
+                    if other not in placed:
+                        placed.add(other)
+                        members.append(other)
+            reference = min(members, key=key)
+            out.append(ClockGroup(reference, self._walk(reference, links), sum(counts[m] for m in members)))
+        out.sort(key=lambda g: (-g.sightings, key(g.reference)))
+        return out
+
+    def _walk(self, reference: str, links: dict[str, list[str]]) -> dict[str, float]:
+        """Offsets from ``reference`` along the shared messages, nearest files first."""
         offsets = {reference: 0.0}
         frontier = [reference]
-        while frontier:
-            a = frontier.pop()
-            for (x, b), deltas in sorted(self.pairs.items()):
-                if x == a and b not in offsets:
-                    offsets[b] = offsets[a] + statistics.median(deltas)
+        for a in frontier:
+            for b in links[a]:
+                if b not in offsets:
+                    offsets[b] = offsets[a] + statistics.median(self.pairs[(a, b)])
                     frontier.append(b)
-        for name in counts:
-            offsets.setdefault(name, 0.0)   # no shared message: nothing to estimate from
         return offsets
+
+    def clocks(self, order: list[str] | None = None) -> Clocks:
+        """Offsets and references of every file whose offset is known (see `Clocks`)."""
+        groups = self.groups(order)
+        clocks = Clocks(groups=len(groups))
+        for group in groups:
+            if len(group.offsets) < 2 and len(groups) > 1:
+                continue       # shares no message with any other file: its offset is unknown
+            for name, seconds in group.offsets.items():
+                clocks.offsets[name] = seconds
+                clocks.references[name] = group.reference
+        return clocks
+
+    def offsets(self, order: list[str] | None = None) -> dict[str, float]:
+        """Offset in seconds of each file's clock from its group's reference (see `clocks`);
+        a file that shares no message with another file is left out: its offset is unknown."""
+        return self.clocks(order).offsets
+
+
+@dataclass
+class ClockGroup:
+    """Files that share messages, directly or through each other: their clocks can be compared."""
+
+    reference: str
+    offsets: dict[str, float]        # file → seconds its clock runs ahead of the reference's
+    sightings: int = 0
+
+
+@dataclass
+class Clocks:
+    """The clock offsets that could be measured.
+
+    ``offsets[f]`` is how far file f's clock runs ahead of ``references[f]``'s.
+    A file in neither map shares no message with any other input: its offset
+    is unknown, not zero.  With several groups (``groups`` > 1), offsets of one
+    group cannot be compared with another's.
+    """
+
+    offsets: dict[str, float] = field(default_factory=dict)
+    references: dict[str, str] = field(default_factory=dict)
+    groups: int = 0
 
 
 def clock_offsets(messages: list[Message], order: list[str] | None = None) -> dict[str, float]:
-    """Offsets of each file's clock from the reference file's (see `OffsetEstimator`)."""
+    """Offsets of each file's clock from its group's reference file (see `OffsetEstimator`)."""
     estimator = OffsetEstimator()
     estimator.add(messages)
     return estimator.offsets(order)

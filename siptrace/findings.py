@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 from html import escape
@@ -66,16 +68,28 @@ class Finding:
     call_id: str | None = None
     inferred: tuple[str, ...] = ()
     time: datetime | None = field(default=None, compare=False)
+    cause: str | None = None     # `id` of the finding this one is a symptom of (see `siptrace.causes`)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Finding, (self.rule, self.severity, self.summary, self.why, self.fix, self.evidence,
-                          self.facts, self.call_id, self.inferred, self.time))   # see Origin.__reduce__
+                          self.facts, self.call_id, self.inferred, self.time, self.cause))   # see Origin.__reduce__
 
     def fact(self, name: str) -> Any:
         return dict(self.facts).get(name)
 
+    @property
+    def id(self) -> str:
+        """A short name of this finding that every run over the same input gives it
+        (one process or several): made of what it says and where its evidence is."""
+        return finding_id(self)
+
+    def caused_by(self, cause: Finding | None) -> Finding:
+        """This finding marked as a symptom of ``cause`` (None: a root cause)."""
+        return replace(self, cause=cause.id if cause is not None else None)
+
     def as_dict(self) -> dict[str, Any]:
         return {
+            "id": self.id, "caused_by": self.cause,
             "rule": self.rule, "severity": self.severity.value, "summary": self.summary,
             "why": self.why, "fix": self.fix, "call_id": self.call_id,
             "facts": dict(self.facts), "evidence": [e.as_dict() for e in self.evidence],
@@ -99,6 +113,35 @@ def finding_order(f: Finding) -> tuple[Any, ...]:
             first.file if first else "", first.line if first else 0, f.call_id or "")
 
 
+def finding_id(f: Finding) -> str:
+    where = "|".join(f"{e.origin.file}:{e.origin.line}" for e in f.evidence)
+    text = f"{f.rule}\0{f.call_id or ''}\0{f.summary}\0{where}".encode("utf-8", "replace")
+    return hashlib.blake2s(text, digest_size=6).hexdigest()
+
+
+def group_keys(findings: Iterable[Finding]) -> list[tuple[Any, ...]]:
+    """The sort key of each finding, root cause first and its symptoms right under it.
+
+    A group (a root cause and its symptoms) is placed by its worst severity,
+    then by its root's `finding_order`; inside it the root comes first and the
+    symptoms follow in their own order.  A symptom whose cause is not among
+    ``findings`` is placed as a root.  The findings of one call are always
+    given together (the rules run call by call), so a cause is always there.
+    """
+    findings = list(findings)
+    by_id = {f.id: f for f in findings}
+    roots = [by_id.get(f.cause, f) if f.cause else f for f in findings]
+    worst: dict[int, int] = {}
+    for f, root in zip(findings, roots):
+        worst[id(root)] = max(worst.get(id(root), 0), f.severity.rank)
+    keys = []
+    for f, root in zip(findings, roots):
+        own = finding_order(f)
+        keys.append((-worst[id(root)], *finding_order(root)[1:], root is not f, *own))
+    return keys
+
+
 def sort_findings(findings: list[Finding]) -> list[Finding]:
-    """In `finding_order`."""
-    return sorted(findings, key=finding_order)
+    """Worst group first, each root cause before its symptoms (`group_keys`)."""
+    keys = group_keys(findings)
+    return [f for _, f in sorted(zip(keys, findings), key=lambda pair: pair[0])]

@@ -259,7 +259,7 @@ def _merge(ctx: Context, results: list[tuple[Diagnosis, OffsetEstimator]]) -> Di
             total.examples.extend(stats.examples)
             if worker == 0:        # every worker reads all of an input
                 total.bytes, total.lines = stats.bytes, stats.lines
-        for name in ("messages", "sightings", "dialogs", "calls"):
+        for name in ("messages", "sightings", "dialogs", "calls", "sessions"):
             setattr(summary, name, getattr(summary, name) + getattr(done, name))
         assert isinstance(result.findings, SpilledFindings)
         parts.append(result.findings)
@@ -272,7 +272,8 @@ def _merge(ctx: Context, results: list[tuple[Diagnosis, OffsetEstimator]]) -> Di
     for stats in inputs:
         stats.examples.sort(key=lambda s: s.origin.line)
         del stats.examples[KEEP_SKIPPED:]
-    summary.offsets = estimator.offsets([s.path for s in inputs])
+    clocks = estimator.clocks([s.path for s in inputs])
+    summary.offsets, summary.references = clocks.offsets, clocks.references
     merged = Diagnosis(None, ctx, SpilledFindings.merge(parts), summary)
     merged.ladders = ladders
     return merged

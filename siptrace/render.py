@@ -1,4 +1,5 @@
-"""Terminal text for ``siptrace diagnose``: findings first, then what was read."""
+"""Terminal text for ``siptrace diagnose``: the verdict, the findings (each root cause with its
+symptoms under it), then what was read."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ def _wrap(text: str, indent: str) -> str:
 
 
 def finding_text(f: Finding, verbose: bool = False) -> str:
-    lines = [f"[{_MARK[f.severity]}] {f.rule}: {f.summary}"]
+    lines = [f"{'  ↳ ' if f.cause else ''}[{_MARK[f.severity]}] {f.rule}: {f.summary}"]
+    if f.cause:
+        lines.append("        a symptom of the root cause above")
     if f.call_id:
         lines.append(f"        call {f.call_id}")
     shown = f.evidence if verbose else f.evidence[:8]
@@ -51,6 +54,13 @@ def diagnosis_text(d: Diagnosis, verbose: bool = False, min_severity: Severity =
 
 def diagnosis_lines(d: Diagnosis, verbose: bool = False, min_severity: Severity = Severity.INFO) -> Iterator[str]:
     """The text, a finding at a time (findings may be read from disk one by one)."""
+    yield d.verdict()
+    if d.nothing_read:
+        yield ""
+        yield from _read_lines(d)
+        return
+    yield from _reading_notes(d)
+    yield ""
     counts = severities(d.findings)
     if any(n for s, n in counts.items() if s.rank >= min_severity.rank):
         yield (f"{len(d.findings)} finding(s): {counts[Severity.ERROR]} error, "
@@ -70,14 +80,25 @@ def diagnosis_lines(d: Diagnosis, verbose: bool = False, min_severity: Severity 
     yield from _read_lines(d)
 
 
+def _reading_notes(d: Diagnosis) -> Iterator[str]:
+    """Inputs that could not be read, or only in part: said before any finding."""
+    s = d.summary
+    assert s is not None
+    for i, why in s.unreadable():
+        yield f"Not read: {i.path}: {why}; its calls are not judged."
+    for i in s.partly_read():
+        yield (f"Partly read: {i.path}: {i.skipped + i.errors} of {i.records} records skipped "
+               f"('siptrace stats' lists them).")
+
+
 def _read_lines(d: Diagnosis) -> Iterator[str]:
     out: list[str] = []
     t = d.summary
     assert t is not None
     out.append("Read:")
     for s in t.inputs:
-        offset = t.offsets.get(s.path)
-        skew = f", clock offset {offset:+.3f} s" if offset is not None and len(t.inputs) > 1 else ""
+        note = t.clock_note(s.path)
+        skew = f", {note}" if note else ""
         out.append(f"  {s.path}: {s.records} records = {s.sip} SIP + {s.diagnostic} diagnostic + "
                    f"{s.other} other + {s.skipped} skipped + {s.errors} errors{skew}")
         for reason, n in s.skip_reasons.most_common(3):

@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 from . import __version__
 from .context import Context
-from .diagnose import Diagnosis
+from .diagnose import Diagnosis, Summary
 from .findings import Finding, Severity
 from .reader import InputStats, Reader
 from .outfiles import write_atomically
@@ -257,11 +257,29 @@ def _input_rows(report: Report) -> list[list[str]]:
     assert s is not None
     rows = []
     for i in s.inputs:
-        offset = s.offsets.get(i.path)
         rows.append([i.path, i.format, str(i.records), str(i.sip), str(i.diagnostic), str(i.other),
-                     str(i.skipped), str(i.errors), _time(i.first_time), _time(i.last_time),
-                     f"{offset:+.3f} s" if offset is not None else "-"])
+                     str(i.skipped), str(i.errors), _time(i.first_time), _time(i.last_time), _clock(s, i.path)])
     return rows
+
+
+def _clock(s: Summary, path: str) -> str:
+    offset, reference = s.clock(path)
+    if offset is None or reference is None:
+        return "unknown (no message shared with another input)" if len(s.inputs) > 1 else "-"
+    if reference == path:
+        return "reference"
+    several = len(set(s.references.values())) > 1
+    return f"{offset:+.3f} s" + (f" against {reference}" if several else "")
+
+
+def _reading_notes(report: Report) -> list[str]:
+    """What could not be read, said before the findings."""
+    s = report.diagnosis.summary
+    assert s is not None
+    out = [f"Not read: {i.path}: {why}; its calls are not judged." for i, why in s.unreadable()]
+    out += [f"Partly read: {i.path}: {i.skipped + i.errors} of {i.records} records skipped."
+            for i in s.partly_read()]
+    return out
 
 
 INPUT_HEADER = ["file", "format", "records", "SIP", "diagnostic", "other", "skipped", "errors",
@@ -386,7 +404,7 @@ table.calls td:nth-child(1),table.calls td:nth-child(5),table.calls td:nth-child
 .callid{font-family:ui-monospace,SFMono-Regular,Consolas,"Liberation Mono",monospace;font-size:14px;color:#1d2330}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Consolas,"Liberation Mono",monospace;font-size:12.5px}
 .finding{border:1px solid #dde1e7;border-left:6px solid #888;border-radius:4px;padding:10px 14px;margin:12px 0}
-.finding.error{border-left-color:#c62828}.finding.warning{border-left-color:#e09b00}.finding.info{border-left-color:#2f6fbf}
+.finding.symptom{margin-left:32px}.finding.error{border-left-color:#c62828}.finding.warning{border-left-color:#e09b00}.finding.info{border-left-color:#2f6fbf}
 .sev{display:inline-block;min-width:62px;text-align:center;font-size:12px;font-weight:700;color:#fff;border-radius:3px;padding:1px 6px;margin-right:6px}
 .sev.error{background:#c62828}.sev.warning{background:#b97f00}.sev.info{background:#2f6fbf}
 .rule{font-family:ui-monospace,Consolas,monospace}
@@ -414,11 +432,20 @@ def _td(cell: str) -> str:
     return f'<td class="n">{esc(cell)}</td>' if short else f"<td>{esc(cell)}</td>"
 
 
-def _finding_html(n: int, f: Finding) -> str:
+def _numbers(findings: list[Finding]) -> dict[str, int]:
+    """Each finding's number in the report, by its id (symptoms name their cause's)."""
+    return {f.id: n for n, f in enumerate(findings, 1)}
+
+
+def _finding_html(n: int, f: Finding, numbers: dict[str, int] | None = None) -> str:
     sev = f.severity.value
-    parts = [f'<article class="finding {sev}" id="finding-{n}">',
+    cause = (numbers or {}).get(f.cause) if f.cause else None
+    kind = " symptom" if cause else ""
+    parts = [f'<article class="finding{kind} {sev}" id="finding-{n}">',
              f'<h3><span class="sev {sev}">{esc(sev.upper())}</span><span class="rule">{esc(f.rule)}</span></h3>',
              f'<p class="summary">{esc(f.summary)}</p>']
+    if cause:
+        parts.append(f'<p class="meta">A symptom of <a href="#finding-{cause}">finding {cause}</a>.</p>')
     if f.call_id:
         parts.append(f'<p class="meta">Call-ID <span class="callid">{esc(f.call_id)}</span></p>')
     if f.evidence:
@@ -453,8 +480,10 @@ def render_html(report: Report) -> str:
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            "<title>siptrace report</title>", f"<style>{_STYLE}</style>", "</head>", "<body>", "<main>",
            "<header>", "<h1>siptrace report</h1>",
-           f'<p class="lead">{esc(_counts(findings) if findings else "No problems found.")}</p>',
-           f'<p class="meta">{esc(_totals(report))}</p>']
+           f'<p class="lead">{esc(d.verdict())}</p>']
+    out += [f'<p class="redacted">{esc(line)}</p>' for line in _reading_notes(report)]
+    out += [f'<p class="meta">{esc(_counts(findings) if findings else "No problems found.")}</p>',
+            f'<p class="meta">{esc(_totals(report))}</p>']
     note = _redaction_line(report)
     if note:
         out.append(f'<p class="redacted">{esc(note)}</p>')
@@ -473,10 +502,11 @@ def render_html(report: Report) -> str:
         out.append("<h3>Skipped input</h3><ul>" + "".join(f"<li>{esc(s)}</li>" for s in skipped) + "</ul>")
     out.append("</section>")
 
-    out.append('<section id="findings"><h2>Findings, worst first</h2>')
+    out.append('<section id="findings"><h2>Findings, root causes first</h2>')
     if not findings:
         out.append('<p class="note">No problems found.</p>')
-    out.extend(_finding_html(n, f) for n, f in enumerate(findings, 1))
+    numbers = _numbers(findings)
+    out.extend(_finding_html(n, f, numbers) for n, f in enumerate(findings, 1))
     out.append("</section>")
 
     out.append('<section id="ladders"><h2>Call flows of the calls with findings</h2>')
@@ -544,8 +574,9 @@ def render_markdown(report: Report, image_dir: str) -> tuple[str, dict[str, byte
     """Markdown text and the images it links to (``{file name: PNG}``), under ``image_dir``."""
     d, findings = report.diagnosis, report.findings
     files: dict[str, bytes] = {}
-    out = ["# siptrace report", "", md(_counts(findings) if findings else "No problems found."), "",
-           md(_totals(report)), ""]
+    out = ["# siptrace report", "", md(d.verdict()), ""]
+    out += [f"> {md(line)}\n" for line in _reading_notes(report)]
+    out += [md(_counts(findings) if findings else "No problems found."), "", md(_totals(report)), ""]
     note = _redaction_line(report)
     if note:
         out += [f"> {md(note)}", ""]
@@ -560,11 +591,15 @@ def render_markdown(report: Report, image_dir: str) -> tuple[str, dict[str, byte
     if skipped:
         out += ["### Skipped input", ""] + [f"- {md(s)}" for s in skipped] + [""]
 
-    out += ["## Findings, worst first", ""]
+    out += ["## Findings, root causes first", ""]
     if not findings:
         out += ["No problems found.", ""]
+    numbers = _numbers(findings)
     for n, f in enumerate(findings, 1):
         out += [f"### {n}. {md(f.severity.value.upper())} {md(f.rule)}", "", md(f.summary), ""]
+        cause = numbers.get(f.cause) if f.cause else None
+        if cause:
+            out += [f"A symptom of finding {cause}.", ""]
         if f.call_id:
             out += [f"call {md(f.call_id)}", ""]
         for e in f.evidence:

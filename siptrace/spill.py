@@ -24,11 +24,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any, overload
 
-from .findings import Finding, Severity, finding_order
+from .findings import Finding, Severity, group_keys
 
-# (sort key, offset, size) of one finding in its data file, then (offset, size)
-# of its rendered text in the text file (-1, 0 when there is none)
-_Entry = tuple[tuple[Any, ...], int, int, int, int]
+# (sort key, offset, size) of one finding in its data file, (offset, size) of
+# its rendered text in the text file (-1, 0 when there is none), then its
+# severity's rank and its Call-ID (the sort key places its group, not it)
+_Entry = tuple[tuple[Any, ...], int, int, int, int, int, str | None]
 RUN = 4096     # sort keys kept in memory before they are written out as a sorted run
 MAX_RUNS = 64  # runs of one writer before they are merged into one
 
@@ -62,19 +63,25 @@ class FindingWriter:
         self._runs: list[tuple[str, str]] = []
         self._saved = 0
         self._severities: Counter[Severity] = Counter()
+        self.tally = Tally()
 
     def __len__(self) -> int:
         return sum(self._severities.values())
 
     def add(self, findings: Iterable[Finding]) -> None:
-        for finding in findings:
+        """Findings of whole calls: a symptom is placed under its cause (`group_keys`),
+        which must come in the same call to `add`."""
+        findings = list(findings)
+        self.tally.add(findings)
+        for finding, key in zip(findings, group_keys(findings)):
             data = pickle.dumps(finding, protocol=pickle.HIGHEST_PROTOCOL)
             text_at, text_size = -1, 0
             if self._text is not None and self.render is not None:
                 text = self.render(finding).encode("utf-8")
                 text_at, text_size = self._text.tell(), len(text)
                 self._text.write(text)
-            self._entries.append((finding_order(finding), self._data.tell(), len(data), text_at, text_size))
+            self._entries.append((key, self._data.tell(), len(data), text_at, text_size,
+                                  finding.severity.rank, finding.call_id))
             self._data.write(data)
             self._severities[finding.severity] += 1
             if len(self._entries) >= RUN:
@@ -87,7 +94,7 @@ class FindingWriter:
             # merged into one, so a run never holds more files open than this at once
             merged = heapq.merge(*(SpilledFindings._keys(run, data) for run, data in self._runs),
                                  key=lambda e: e[0])
-            path = self._save(entry[:5] for entry in merged)
+            path = self._save(entry[:7] for entry in merged)
             for run, _ in self._runs:
                 os.remove(run)
             self._runs = [(path, self.data_path)]
@@ -106,7 +113,7 @@ class FindingWriter:
         self._data.close()
         if self._text is not None:
             self._text.close()
-        return SpilledFindings(self._runs, self._severities, rendered_by=self.render)
+        return SpilledFindings(self._runs, self._severities, rendered_by=self.render, tally=self.tally)
 
 
 class SpilledFindings(Sequence[Finding]):
@@ -116,19 +123,22 @@ class SpilledFindings(Sequence[Finding]):
     """
 
     def __init__(self, runs: list[tuple[str, str]], counts: Counter[Severity],
-                 rendered_by: Callable[[Finding], str] | None = None) -> None:
+                 rendered_by: Callable[[Finding], str] | None = None, tally: Tally | None = None) -> None:
         self.runs = runs              # (sorted run of keys, data file it points into)
         self.counts = counts
+        self.tally = tally if tally is not None else Tally()
         self.rendered_by = rendered_by    # each finding's text was kept too, made by this (see `texts`)
 
     @classmethod
     def merge(cls, parts: Sequence[SpilledFindings]) -> SpilledFindings:
         counts: Counter[Severity] = Counter()
+        tally = Tally()
         for part in parts:
             counts.update(part.counts)
+            tally.merge(part.tally)
         renderers = {part.rendered_by for part in parts}
         return cls([run for part in parts for run in part.runs], counts,
-                   rendered_by=renderers.pop() if len(renderers) == 1 else None)
+                   rendered_by=renderers.pop() if len(renderers) == 1 else None, tally=tally)
 
     def remove_when_done(self, directory: str) -> None:
         """Delete ``directory`` once this object is no longer used (or at exit)."""
@@ -152,7 +162,7 @@ class SpilledFindings(Sequence[Finding]):
         return next(islice(iter(self), i % n, None))
 
     def __iter__(self) -> Iterator[Finding]:
-        for _, data in self._read(text=False):
+        for _, _, data in self._read(text=False):
             yield pickle.loads(data)
 
     def texts(self, render: Callable[[Finding], str]) -> Iterator[tuple[Severity, str | None, str]] | None:
@@ -160,21 +170,22 @@ class SpilledFindings(Sequence[Finding]):
         kept, without rebuilding the finding; None when the texts were made otherwise."""
         if render is not self.rendered_by:
             return None
-        return ((_SEVERITY_OF_RANK[-key[0]], key[-1] or None, data.decode("utf-8"))
-                for key, data in self._read(text=True))
+        return ((_SEVERITY_OF_RANK[rank], call_id, data.decode("utf-8"))
+                for rank, call_id, data in self._read(text=True))
 
-    def _read(self, text: bool) -> Iterator[tuple[tuple[Any, ...], bytes]]:
-        """(sort key, stored bytes) of each finding in order: its pickle, or its text."""
+    def _read(self, text: bool) -> Iterator[tuple[int, str | None, bytes]]:
+        """(severity rank, Call-ID, stored bytes) of each finding in order: its pickle, or its text."""
         files: dict[str, Any] = {}
         try:
             streams = [self._keys(run, data_path) for run, data_path in self.runs]
-            for key, offset, size, text_at, text_size, data_path in heapq.merge(*streams, key=lambda e: e[0]):
+            for _, offset, size, text_at, text_size, rank, call_id, data_path in heapq.merge(
+                    *streams, key=lambda e: e[0]):
                 path = _text_path(data_path) if text else data_path
                 f = files.get(path)
                 if f is None:
                     f = files[path] = open(path, "rb")
                 f.seek(text_at if text else offset)
-                yield key, f.read(text_size if text else size)
+                yield rank, call_id, f.read(text_size if text else size)
         finally:
             for f in files.values():
                 f.close()
@@ -194,7 +205,64 @@ class SpilledFindings(Sequence[Finding]):
         return Counter(self.counts)
 
 
-_SEVERITY_OF_RANK = {s.rank: s for s in Severity}   # the sort key holds minus the rank
+_SEVERITY_OF_RANK = {s.rank: s for s in Severity}
+
+
+class Tally:
+    """What the verdict line needs of all findings, counted as they are made (memory stays flat).
+
+    Per kind of root cause (rule and code, see `kind_of`): the calls it hit
+    (counted once per call of one `add`, and the rules run call by call) and
+    how many findings are its symptoms; and the calls with a root cause at
+    warning or above.
+    """
+
+    def __init__(self) -> None:
+        self.calls: Counter[tuple[str, str]] = Counter()
+        self.symptoms: Counter[tuple[str, str]] = Counter()
+        self.failed_calls = 0
+
+    def add(self, findings: Sequence[Finding]) -> None:
+        by_id = {f.id: f for f in findings if f.cause is None}
+        hit: set[tuple[tuple[str, str], str | None]] = set()
+        failed: set[str] = set()
+        for f in findings:
+            if f.cause is None:
+                hit.add((kind_of(f), f.call_id))
+                if f.call_id and f.severity.rank >= Severity.WARNING.rank:
+                    failed.add(f.call_id)
+            elif f.cause in by_id:
+                self.symptoms[kind_of(by_id[f.cause])] += 1
+        for kind, _ in hit:
+            self.calls[kind] += 1
+        self.failed_calls += len(failed)
+
+    def merge(self, other: Tally) -> None:
+        self.calls.update(other.calls)
+        self.symptoms.update(other.symptoms)
+        self.failed_calls += other.failed_calls
+
+
+def kind_of(f: Finding) -> tuple[str, str]:
+    """A finding's rule and what sets it apart from others of its rule (code, status, host)."""
+    for name in ("code", "symbol", "status", "contact_host"):
+        value = f.fact(name)
+        if value is not None:
+            return f.rule, f"{name}={value}"
+    return f.rule, ""
+
+
+def tally(findings: Sequence[Finding]) -> Tally:
+    """The `Tally` of findings in memory (a spilled sequence has its own)."""
+    if isinstance(findings, SpilledFindings):
+        return findings.tally
+    out = Tally()
+    by_call: dict[str | None, list[Finding]] = {}
+    for f in findings:
+        by_call.setdefault(f.call_id, []).append(f)
+    for group in by_call.values():
+        out.add(group)
+    return out
 
 
 def severities(findings: Sequence[Finding]) -> Counter[Severity]:
@@ -204,4 +272,4 @@ def severities(findings: Sequence[Finding]) -> Counter[Severity]:
     return Counter(f.severity for f in findings)
 
 
-__all__ = ["FindingWriter", "SpilledFindings", "severities", "spill_directory"]
+__all__ = ["FindingWriter", "SpilledFindings", "Tally", "kind_of", "severities", "spill_directory", "tally"]

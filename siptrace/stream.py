@@ -15,7 +15,7 @@ Theory of operation:
   judged in parts is only ever a long call whose later messages no rule
   needs together with its start.
 * Clock offsets are learnt as calls are judged (`OffsetEstimator`) and the
-  final estimate is reported.
+  final estimate is reported, per group of files that share messages.
 """
 
 from __future__ import annotations
@@ -183,6 +183,8 @@ def _diagnose(paths: str | Sequence[str], ctx: Context, rules: Sequence[type[Rul
         summary.dialogs += len(timeline.dialogs)
         fresh = {cid for cid in ready if cid not in recently}
         summary.calls += sum(1 for c in timeline.calls if c.messages and c.call_id in fresh)
+        summary.sessions += sum(1 for c in timeline.calls if c.messages and c.call_id in fresh
+                                and any(d.method == "INVITE" for d in c.dialogs))
         for cid in ready:
             recently[cid] = None
             recently.move_to_end(cid)
@@ -234,7 +236,8 @@ def _diagnose(paths: str | Sequence[str], ctx: Context, rules: Sequence[type[Rul
     for call_id in list(buckets):
         done_with(call_id)
     judge()
-    summary.offsets = estimator.offsets([s.path for s in inputs])
+    clocks = estimator.clocks([s.path for s in inputs])
+    summary.offsets, summary.references = clocks.offsets, clocks.references
     result = Diagnosis(None, ctx, findings.finish(), summary)
     result.ladders = drawn
     return result

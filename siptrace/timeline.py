@@ -29,7 +29,8 @@ class Timeline:
     records: list[Record] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     inputs: list[InputStats] = field(default_factory=list)
-    offsets: dict[str, float] = field(default_factory=dict)
+    offsets: dict[str, float] = field(default_factory=dict)    # file → seconds ahead of its reference
+    references: dict[str, str] = field(default_factory=dict)   # file → the file its offset is against
     end: datetime | None = None      # how far the trace is known to run (a part may end earlier)
     _by_id: dict[str, Call] | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -81,7 +82,8 @@ def build_timeline(items: Iterable[Item], inputs: Sequence[InputStats] = (),
     messages = deduplicate(sightings)
     estimator = estimator if estimator is not None else OffsetEstimator()
     estimator.add(messages)
-    offsets = estimator.offsets([s.path for s in inputs])
+    clocks = estimator.clocks([s.path for s in inputs])
+    offsets = clocks.offsets
     apply_offsets(messages, offsets)
     messages.sort(key=lambda m: (m.time is None, m.time or datetime.min, m.index))
     calls = build_calls(messages, diagnostics)
@@ -89,7 +91,8 @@ def build_timeline(items: Iterable[Item], inputs: Sequence[InputStats] = (),
     last = messages[-1].time if messages and messages[-1].time else None
     end = max(end, last) if end and last else (end or last)
     return Timeline(messages=messages, calls=calls, runs=runs, diagnostics=diagnostics, records=records,
-                    skipped=skipped, inputs=list(inputs), offsets=offsets, end=end)
+                    skipped=skipped, inputs=list(inputs), offsets=offsets,
+                    references=clocks.references, end=end)
 
 
 def load_timeline(paths: str | Sequence[str], input_format: str | None = None,

@@ -25,8 +25,9 @@ def test_readme_diagnose_example_matches_the_tool(monkeypatch):
     monkeypatch.chdir(ROOT)
     out = CliRunner().invoke(main, ["diagnose", "samples/um-ack-retarget-bye.fe.log", "--um-fqdn",
                                     "um01.contoso.com"]).output
-    first_finding = block.split("\n\n")[1]
+    verdict, _, first_finding = block.split("\n\n")[:3]
+    assert out.splitlines()[0] == verdict
     assert first_finding in out
     for line in block.splitlines():
-        if line.startswith("["):
+        if line.startswith("[") or line.startswith("  ↳"):
             assert line in out

@@ -166,8 +166,15 @@ def test_html_findings_worst_first_with_evidence_why_and_fix(html_report: str) -
     text = " ".join(parsed.text)
     assert "ack-retarget-bye" in text and "failed-call" in text and "ms-diagnostics" in text
     order = [dict(a).get("class", "") for t, a in parsed.tags if t == "article"]
-    ranks = [{"error": 2, "warning": 1, "info": 0}[c.split()[-1]] for c in order]
-    assert ranks == sorted(ranks, reverse=True) and ranks[0] == 2
+    groups: list[list[int]] = []      # a root cause, then its symptoms
+    for c in order:
+        rank = {"error": 2, "warning": 1, "info": 0}[c.split()[-1]]
+        if "symptom" in c.split():
+            groups[-1].append(rank)
+        else:
+            groups.append([rank])
+    worst = [max(g) for g in groups]
+    assert worst == sorted(worst, reverse=True) and worst[0] == 2 and groups[0][0] == 2
     assert "fe01.log:" in text and "Why:" in text and "Fix:" in text
     assert "Re-issue the Exchange UM certificate" in text
     assert "um01.contoso.com (given)" in text
@@ -348,5 +355,7 @@ def test_text_report_is_the_diagnose_text(traces: list[Path], tmp_path: Path) ->
     out = tmp_path / "report.txt"
     assert run_report(*traces, "--um-fqdn", "um01.contoso.com", "-o", out).exit_code == 0
     text = out.read_text(encoding="utf-8")
-    assert text.startswith("3 finding(s)") or re.match(r"\d+ finding\(s\)", text)
+    verdict, _, rest = text.partition("\n\n")
+    assert "Exchange UM certificate Subject Name is mail.contoso.com" in verdict
+    assert re.match(r"\d+ finding\(s\)", rest)
     assert "[ERROR] ack-retarget-bye" in text and "Read:" in text

@@ -5,8 +5,9 @@ dashes), ``title`` and ``severity`` (the worst it reports), a docstring with
 the sections What it sees / Why it matters / Fix / Not flagged / References,
 and ``check(timeline, ctx)`` yielding `Finding`s.  Rules read the `Timeline`, the
 state-machine runs and the `Context`; they never change them and never import
-each other.  `RULES` is the ordered registry; `run_rules` runs them and turns
-a crash of one rule into an ``internal-error`` finding so the others still run.
+each other.  `RULES` is the ordered registry; `run_rules` runs them, turns
+a crash of one rule into an ``internal-error`` finding so the others still run,
+and marks which findings are symptoms of another (`siptrace.causes`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import traceback
 from collections.abc import Iterable, Sequence
 from typing import ClassVar, Protocol
 
+from ..causes import link_causes
 from ..context import Context
 from ..findings import Finding, Severity, sort_findings
 from ..timeline import Timeline
@@ -46,7 +48,8 @@ def by_id(rule_id: str) -> type[Rule] | None:
 
 
 def run_rules(timeline: Timeline, ctx: Context, rules: Sequence[type[Rule]] = RULES) -> list[Finding]:
-    """Every rule's findings, worst first; a crashing rule becomes one finding."""
+    """Every rule's findings, root causes first with their symptoms under them;
+    a crashing rule becomes one finding."""
     findings: list[Finding] = []
     for rule in rules:
         try:
@@ -59,7 +62,7 @@ def run_rules(timeline: Timeline, ctx: Context, rules: Sequence[type[Rule]] = RU
                 why="A bug in siptrace stopped this rule; its findings are missing from this report.",
                 fix=f"Report it with the trace if you can (at {where.filename}:{where.lineno}).",
                 facts=(("rule_id", rule.id),)))
-    return sort_findings(findings)
+    return sort_findings(link_causes(findings))
 
 
 __all__ = ["RULES", "Rule", "SECTIONS", "by_id", "run_rules", "sections"]

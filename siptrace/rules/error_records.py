@@ -28,7 +28,11 @@ class ErrorRecords:
         certificate carry the FQDN it is reached by; for DNS, fix the records
         named in the record's Data.
     Not flagged:
-        Records without a Result-Code and with a severity below warning.
+        Records without a Result-Code and with a severity below warning;
+        0xC3E93C2F on its own (a stale subscription, event 32263) is never
+        above info, and next to a UM call's retargeted ACK it is marked a
+        symptom of that finding; the same record logged again (one finding
+        per code and call, each record as evidence).
     References:
         Microsoft: event 32263 error 0xC3E93C2F on front-end servers; Cisco
         document 212383 (SfB Edge TF_DIAG records).
