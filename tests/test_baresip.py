@@ -30,7 +30,7 @@ def test_messages_separated_by_blank_lines_and_markers(write):
 
 def test_text_before_the_first_message_is_counted(write):
     items, s = _read(write("mail.txt", "Hi team, see the trace below:\n\n" + BARE))
-    assert s.skipped == 1 and s.sip == 1 and items[0].reason == "text outside any SIP message"
+    assert s.skipped == 1 and s.sip == 1 and items[0].reason == "SIP text: text outside any SIP message"
 
 
 def test_syslog_escaped_messages_from_real_test_data():
