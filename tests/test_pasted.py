@@ -177,7 +177,7 @@ def _no_prefix_in_headers(msgs):
 
 
 def test_rsyslog_one_message_per_line_with_the_start_line_after_the_prefix():
-    items, s = _read(sample("syslog-rsyslog-sbc.log"))
+    items, s = _read(sample("syslog-rsyslog-sbc.txt"))
     msgs = _sip(items)
     assert [m.summary for m in msgs] == ["INVITE", "100 Trying", "503 Service Unavailable", "ACK", "INVITE"]
     assert [m.origin.line for m in msgs] == [2, 3, 5, 6, 7] and s.skipped == 3
@@ -193,7 +193,7 @@ def test_rsyslog_one_message_per_line_with_the_start_line_after_the_prefix():
 
 
 def test_kamailio_xlog_lines_in_rsyslog_file_format():
-    items, s = _read(sample("syslog-kamailio.log"))
+    items, s = _read(sample("syslog-kamailio.txt"))
     bye, answer = _sip(items)
     assert bye.start_line == "BYE sip:+14255550123@10.0.4.41:5068;transport=tcp SIP/2.0"
     assert answer.status == 500 and answer.diagnostics[0].code == 10003
@@ -203,7 +203,7 @@ def test_kamailio_xlog_lines_in_rsyslog_file_format():
 
 
 def test_audiocodes_syslog_banner_and_time_are_the_wrapper():
-    items, s = _read(sample("syslog-audiocodes-sfb.log"))
+    items, s = _read(sample("syslog-audiocodes-sfb.txt"))
     bye, ok = _sip(items)
     assert bye.method == "BYE" and ok.status == 200 and bye.call_id == ok.call_id
     assert bye.headers.get("user-agent") == "Mediant SW/v.7.40A.250.004" and not bye.body and not ok.body
