@@ -418,7 +418,7 @@ def parse_message_text(text: str, origin: Origin, when: datetime | None = None,
     ``line_numbers`` are the file lines of the message's lines, for problems.
     """
     label = f"{what}: " if what else ""
-    where = line_namer(None, line_numbers) if line_numbers is not None else line_namer(None)
+    where = line_namer(None, line_numbers)
     found = None
     try:
         parsed = message_parser().parse(text)
