@@ -23,7 +23,7 @@ from .context import Context
 from .cli_errors import friendly
 from .errors import SiptraceError
 from .findings import Severity
-from .export import MESSAGE_FIELDS, message_dict
+from .export import MESSAGE_FIELDS, message_dict, message_row
 from .filters import MessageFilter, parse_time
 from .model import SipMessage
 from .printable import PrintableStream
@@ -162,7 +162,7 @@ def messages(files: tuple[str, ...], input_format: str | None, quiet: bool, fmt:
         writer = csv.DictWriter(out, fieldnames=MESSAGE_FIELDS)
         writer.writeheader()
         for msg in selected:
-            writer.writerow(message_dict(msg))
+            writer.writerow(message_row(msg))
     else:
         _table(selected, out)
     _skip_note(reader)
@@ -237,6 +237,10 @@ def _stats_text(s: InputStats, show: int) -> None:
         if item.context:
             for line in item.context.rstrip().splitlines():
                 click.echo(f"      {line}")
+    if s.with_problems:
+        click.echo(f"  read with problems {s.with_problems} (kept as SIP messages)")
+    for msg in s.problem_examples[:show]:
+        click.echo(f"    {msg.origin}: {msg.summary}: {'; '.join(msg.problems)}")
 
 
 FAIL_ON = {"info": Severity.INFO, "warning": Severity.WARNING, "error": Severity.ERROR}

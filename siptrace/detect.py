@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 FORMATS = ("ocslogger", "uccapi", "sip", "pcap")
 
 _PCAP_MAGICS = (b"\xa1\xb2\xc3\xd4", b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\x3c\x4d", b"\x4d\x3c\xb2\xa1")
 _PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
+# SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT (RFC 3261 §25.1): SIP/2.0, and the
+# SIP/7.0 of RFC 4475's torture test, which is still SIP text to read
+_SIP_VERSION = re.compile(rb"SIP/[0-9]+\.[0-9]+", re.IGNORECASE)
 
 
 def is_capture(head: bytes) -> bool:
@@ -24,7 +29,7 @@ def detect(head: bytes, name: str = "") -> str | None:
             (b"sending packet" in lowered or b"data received" in lowered or b"received packet" in lowered)
             and b"|" in head):
         return "uccapi"
-    if b"SIP/2.0" in head or b"sip/2.0" in lowered:
+    if b"SIP/2.0" in head or b"sip/2.0" in lowered or _SIP_VERSION.search(head):
         return "sip"
     if low_name.endswith((".pcap", ".pcapng", ".cap")):
         return "pcap"

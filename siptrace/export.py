@@ -9,7 +9,7 @@ from .model import SipMessage
 MESSAGE_FIELDS = (
     "file", "line", "time", "kind", "method", "status", "reason", "request_uri", "call_id",
     "cseq", "from_uri", "to_uri", "from_tag", "to_tag", "direction", "peer", "user_agent",
-    "has_body",
+    "has_body", "body_truncated", "problems",
 )
 
 
@@ -37,4 +37,13 @@ def message_dict(msg: SipMessage) -> dict[str, Any]:
         "peer": str(msg.peer) if msg.peer else None,
         "user_agent": msg.user_agent,
         "has_body": bool(msg.body),
+        "body_truncated": msg.body_truncated,
+        "problems": list(msg.problems),
     }
+
+
+def message_row(msg: SipMessage) -> dict[str, Any]:
+    """The CSV shape of one message: `message_dict` with the problems on one line."""
+    row = message_dict(msg)
+    row["problems"] = "; ".join(row["problems"])
+    return row

@@ -418,6 +418,7 @@ class SipMessage:
     record: Record | None = None
     src: Peer | None = None             # sender, when the input says (capture, client log)
     dst: Peer | None = None             # receiver, when the input says
+    problems: tuple[str, ...] = ()      # what is wrong with the text as read; the message is kept all the same
     kind: Kind = Kind.SIP
     _memo: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False, hash=False)
 
@@ -520,6 +521,17 @@ class SipMessage:
             return None
         value = value.strip()
         return int(value) if value.isdigit() else None
+
+    @property
+    def body_truncated(self) -> bool:
+        """The body is shorter than Content-Length: cut when the message was copied or logged."""
+        length = self.content_length
+        if length is None:
+            return False
+        size = len(self.body.encode("utf-8", errors="surrogateescape"))
+        if "\r" not in self.body:      # logged with bare LF line ends: each was CRLF on the wire
+            size += self.body.count("\n")
+        return size < length
 
     @property
     def content_type(self) -> str | None:

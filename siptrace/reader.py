@@ -43,12 +43,18 @@ class InputStats:
     last_time: datetime | None = None
     skip_reasons: Counter[str] = field(default_factory=Counter)
     examples: list[Skipped] = field(default_factory=list)
+    with_problems: int = 0          # SIP messages kept although something in them is wrong
+    problem_examples: list[SipMessage] = field(default_factory=list)
 
     def count(self, item: Item) -> None:
         self.records += 1
         kind = item.kind
         if kind is Kind.SIP:
             self.sip += 1
+            if item.problems:   # type: ignore[union-attr]
+                self.with_problems += 1
+                if len(self.problem_examples) < KEEP_SKIPPED:
+                    self.problem_examples.append(item)   # type: ignore[arg-type]
         elif kind is Kind.DIAGNOSTIC:
             self.diagnostic += 1
         elif kind is Kind.OTHER:
@@ -75,7 +81,7 @@ class InputStats:
 
         Bytes and lines are left to the caller: every worker reads all of an input.
         """
-        for name in ("records", "sip", "diagnostic", "other", "skipped", "errors", "decode_replaced"):
+        for name in ("records", "sip", "diagnostic", "other", "skipped", "errors", "decode_replaced", "with_problems"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.skip_reasons.update(other.skip_reasons)
         for when in (other.first_time, other.last_time):
@@ -96,6 +102,9 @@ class InputStats:
             "first_time": self.first_time.isoformat() if self.first_time else None,
             "last_time": self.last_time.isoformat() if self.last_time else None,
             "skip_reasons": dict(self.skip_reasons),
+            "with_problems": self.with_problems,
+            "problems": [{"line": m.origin.line, "message": m.summary, "problems": list(m.problems)}
+                         for m in self.problem_examples],
         }
 
 

@@ -3,13 +3,18 @@
 The Lark parsers run LALR with this module's `RecordBuilder` as an inline
 transformer, so no parse tree is ever built: each rule reduces straight to
 tuples, and `build_record` turns those into `SipMessage`, `DiagRecord` or
-`Record`.  Grammar rejections become `Skipped` items carrying Lark's caret
-context; nothing here raises on bad content.
+`Record`.  Grammar rejections are read again by `salvage` when they hold a SIP
+message (one bad line costs that line, not the message); what still cannot
+be read becomes a `Skipped` item that names the format being read and
+carries a caret context saying what was expected.  Nothing here raises on
+bad content.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+from collections.abc import Sequence
 from datetime import datetime, timezone
 
 from lark import Transformer
@@ -17,16 +22,16 @@ from lark.exceptions import LarkError, UnexpectedInput
 
 from . import values
 from .grammar import message_parser, record_parser
-from .validate import problems
+from .salvage import NO_BODY, caret, line_namer, salvage
+from .validate import problems, unplaceable
 from .model import (
     CSeq, DiagRecord, Direction, Headers, Kind, Origin, Peer, Record, SipMessage,
     Skipped, TraceDirection,
 )
 
 _DIAG_FLAGS = frozenset({"TF_DIAG", "TF_COMPONENT"})
-# "Message-Body: -" means no body; copies of traces through web pages and word
-# processors turn the hyphen into an en or em dash.
-NO_BODY = frozenset({"-", "\u2013", "\u2014"})
+# NO_BODY: "Message-Body: -" means no body; copies of traces through web pages
+# and word processors turn the hyphen into an en or em dash.
 
 
 def _tv(tok: object) -> str:
@@ -221,10 +226,11 @@ def _data_pairs(text: str | None) -> tuple[tuple[str, str], ...]:
 
 def _sip_message(origin: Origin, when: datetime | None, sip: tuple, record: Record | None,
                  direction: TraceDirection | None = None, peer: Peer | None = None,
-                 src: Peer | None = None, dst: Peer | None = None) -> SipMessage:
+                 src: Peer | None = None, dst: Peer | None = None,
+                 problems: tuple[str, ...] = ()) -> SipMessage:
     _, start, headers, body = sip
     common = dict(origin=origin, time=when, headers=Headers(headers), body=body or "",
-                  direction=direction, peer=peer, record=record, src=src, dst=dst)
+                  direction=direction, peer=peer, record=record, src=src, dst=dst, problems=problems)
     if start[0] == "request":
         _, method, uri, version = start
         line = f"{method} {uri} {version}"
@@ -269,28 +275,52 @@ def build_record(parsed: tuple, origin: Origin) -> SipMessage | DiagRecord | Rec
     return record
 
 
-def describe_error(err: LarkError, text: str) -> tuple[str, str]:
-    """A person's reason and Lark's caret context for a grammar rejection."""
+# What the grammars' terminals are, in words, for "expected ..." in a caret context.
+_EXPECTED = {
+    "HEADER_FIELD": "a header field (Name: value)", "sip__HEADER_FIELD": "a header field (Name: value)",
+    "_END_RECORD": "$$end_record", "_START_LINE_KEY": "Start-Line:", "_MESSAGE_BODY_KEY": "Message-Body:",
+    "TEXT_LINE": "a line of text", "_BLANK_LINE": "an empty line", "_EOL": "the end of the line",
+    "_sip__EOL": "the end of the line", "BODY": "the body", "LEVEL": "a level (TL_INFO, TL_ERROR ...)",
+    "sip__METHOD": "a method", "METHOD": "a method", "sip__SIP_VERSION": "SIP/2.0", "SIP_VERSION": "SIP/2.0",
+    "sip__STATUS_CODE": "a 3-digit status code", "STATUS_CODE": "a 3-digit status code",
+    "sip__REQUEST_URI": "a Request-URI", "REQUEST_URI": "a Request-URI",
+}
+
+
+def _expected(err: UnexpectedInput) -> str:
+    names = getattr(err, "expected", None) or getattr(err, "allowed", None) or ()
+    words = sorted({_EXPECTED.get(name, name.strip("_").replace("sip__", "").lower().replace("_", " "))
+                    for name in names})
+    return f"expected {', '.join(words)}" if words else ""
+
+
+def describe_error(err: LarkError, text: str, what: str = "server trace") -> tuple[str, str]:
+    """A person's reason (naming ``what`` was being read) and the caret context of a grammar rejection."""
     if isinstance(err, UnexpectedInput):
         line = getattr(err, "line", None)
-        where = f" at record line {line}" if line and line > 0 else ""
         try:
             context = err.get_context(text, span=60)
         except Exception:  # pragma: no cover - context is best effort
             context = ""
+        expected = _expected(err)
+        if expected:
+            context = context.rstrip("\n") + "\n" + expected
         bad_line = ""
         if line and line > 0:
             lines = text.splitlines()
             if line <= len(lines):
                 bad_line = lines[line - 1]
+        record = what == "server trace"
+        where = (f" at record line {line}" if record else f" at line {line}") if line and line > 0 else ""
         if line == 1:
-            reason = "first line is not a trace record header (LEVEL(FLAG) [..]PID.TID::timestamp (source))"
+            reason = ("first line is not a trace record header (LEVEL(FLAG) [..]PID.TID::timestamp (source))"
+                      if record else "first line is not a SIP request or status line")
         elif bad_line.startswith("Start-Line:"):
             reason = "Start-Line is not a SIP request or status line"
         elif bad_line and ":" not in bad_line and not bad_line[:1].isspace():
             reason = f"line without 'Name: value' among the SIP headers{where}"
         else:
-            reason = f"record does not follow the trace grammar{where}"
+            reason = f"record does not follow the trace grammar{where}" if record else f"not SIP{where}"
         return reason, context
     return f"grammar error: {err}", ""
 
@@ -327,6 +357,9 @@ def parse_record_text(text: str, origin: Origin, fast: bool = True) -> SipMessag
     try:
         parsed = parse_record_tuples(text, fast)
     except LarkError as err:
+        kept = _salvage_record(text, origin, fast)
+        if kept is not None:
+            return kept
         reason, context = describe_error(err, text)
         return Skipped(origin=origin, reason=reason, context=context, excerpt=text[:200])
     except Exception as err:  # a bug of ours must cost one record, not the run
@@ -339,29 +372,83 @@ def parse_record_text(text: str, origin: Origin, fast: bool = True) -> SipMessag
                        excerpt=text[:200], error=True)
 
 
+_START_KEY = "\nStart-Line:"
+_END_KEY = "\n$$end_record"
+
+
+def _salvage_record(text: str, origin: Origin, fast: bool) -> SipMessage | None:
+    """A TF_PROTOCOL record the grammar refuses for a line among its SIP headers, read by `salvage`.
+
+    The record's own fields (up to Start-Line) must still follow the grammar,
+    and the message must have a Call-ID and a CSeq; otherwise None, and the
+    record is skipped with the grammar's reason.
+    """
+    at = text.find(_START_KEY)
+    end = text.rfind(_END_KEY)
+    if at == -1 or end < at:
+        return None
+    try:
+        first, fields, texts, _ = parse_record_tuples(text[: at + 1] + "$$end_record\n", fast)
+        sip_text = text[at + len(_START_KEY): end + 1].lstrip(" \t")
+        where = line_namer(origin.line + text.count("\n", 0, at + 1) if origin.line > 0 else None)
+        found = salvage(sip_text, where, record=True)
+        if found is None:
+            return None
+        item = build_record((first, fields, texts, ("sip", found.start, found.headers, found.body)), origin)
+    except (LarkError, ValueError, IndexError, TypeError, OverflowError):
+        return None
+    if not isinstance(item, SipMessage) or unplaceable(item) is not None:
+        return None
+    return dataclasses.replace(item, problems=found.problems)
+
+
 def parse_message_text(text: str, origin: Origin, when: datetime | None = None,
                        direction: TraceDirection | None = None, peer: Peer | None = None,
                        src: Peer | None = None, dst: Peer | None = None,
-                       strict: bool = True) -> SipMessage | Skipped:
+                       strict: bool = True, what: str | None = None,
+                       line_numbers: Sequence[int] | None = None) -> SipMessage | Skipped:
     """One SIP message as sent (RFC 3261 text) → `SipMessage`, or `Skipped`.
 
+    A line the grammar refuses costs that line, not the message (`salvage`);
     ``strict`` also holds it to the RFC 3261 rules a grammar cannot check
-    (mandatory headers, CSeq, Content-Length...); see `validate`.
+    (mandatory headers, CSeq, Content-Length...; see `validate`).  What is
+    wrong goes to `SipMessage.problems`; only a message that cannot be placed
+    in a call (no start line, no single Call-ID and CSeq) is skipped.
+    ``what`` names the format being read in skip reasons ("SIP text: ...");
+    ``line_numbers`` are the file lines of the message's lines, for problems.
     """
+    label = f"{what}: " if what else ""
+    where = line_namer(None, line_numbers)
+    found = None
     try:
         parsed = message_parser().parse(text)
     except LarkError as err:
-        reason, context = describe_error(err, text)
-        if reason.startswith("first line"):
-            reason = "first line is not a SIP request or status line"
-        return Skipped(origin=origin, reason=reason, context=context, excerpt=text[:200])
+        try:
+            found = salvage(text, where)
+        except Exception as bug:  # a bug of ours must cost one message, not the run
+            return Skipped(origin=origin, reason=f"internal error while parsing: {type(bug).__name__}: {bug}",
+                           excerpt=text[:200], error=True)
+        if found is None:
+            reason, context = describe_error(err, text, what or "SIP message")
+            return Skipped(origin=origin, reason=label + reason, context=context, excerpt=text[:200])
+        parsed = ("sip", found.start, found.headers, found.body)
+    read_problems = found.problems if found is not None else ()
     try:
-        msg = _sip_message(origin, when, parsed, None, direction=direction, peer=peer, src=src, dst=dst)
-        wrong = problems(msg) if strict else []
+        msg = _sip_message(origin, when, parsed, None, direction=direction, peer=peer, src=src, dst=dst,
+                           problems=read_problems)
+        why = unplaceable(msg) if strict else None
+        wrong = problems(msg) if strict and why is None else []
     except Exception as err:  # a bug of ours must cost one message, not the run
         return Skipped(origin=origin, reason=f"internal error while parsing: {type(err).__name__}: {err}",
                        excerpt=text[:200], error=True)
+    if why is not None:
+        if found is not None and found.first_bad is not None:
+            # the line that could not be read is the likely cause: name it first
+            return Skipped(origin=origin, reason=label + found.problems[0],
+                           context=caret(text, found.first_bad, where) + f"\n(and so: {why})",
+                           excerpt=text[:200])
+        return Skipped(origin=origin, reason=f"{label}invalid SIP message: {why}",
+                       context="; ".join(read_problems), excerpt=text[:200])
     if wrong:
-        return Skipped(origin=origin, reason=f"invalid SIP message: {wrong[0]}",
-                       context="; ".join(wrong[1:]), excerpt=text[:200])
+        msg = dataclasses.replace(msg, problems=read_problems + tuple(wrong))
     return msg

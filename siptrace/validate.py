@@ -1,16 +1,19 @@
 """RFC 3261 checks that a parser alone does not make: is this a valid SIP message?
 
 Used for messages from the wire or pasted text (captures, client logs, bare
-SIP), where an invalid message must be reported, not read as something it is
-not.  Server-trace records are not held to it: Microsoft's logs leave out
-headers (a published TF_PROTOCOL record has no From), and the record is still
-the best evidence there is.
+SIP).  What is wrong is reported with the message (`SipMessage.problems`),
+and the message is kept as long as it can be placed in a call: one bad
+header must not hide the `ms-diagnostics` next to it.  Only a message
+without a single Call-ID and CSeq is refused (`unplaceable`).  Server-trace
+records are not held to these rules: Microsoft's logs leave out headers (a
+published TF_PROTOCOL record has no From), and the record is still the best
+evidence there is.
 """
 
 from __future__ import annotations
 
 from .model import SipMessage
-from .values import parse_cseq, parse_name_addrs, parse_uri, parse_vias
+from .values import bare_ipv6_hosts, parse_cseq, parse_name_addrs, parse_uri, parse_vias
 
 # §8.1.1: "A valid SIP request formulated by a UAC MUST, at a minimum, contain
 # the following header fields: To, From, CSeq, Call-ID, Max-Forwards, and Via".
@@ -24,6 +27,24 @@ RESPONSE_MANDATORY = ("to", "from", "cseq", "call-id", "via")
 SINGLE = ("to", "from", "cseq", "call-id", "max-forwards", "content-length", "content-type", "expires")
 
 
+def unplaceable(msg: SipMessage) -> str | None:
+    """Why the message cannot be placed in any transaction (no single Call-ID and CSeq), or None."""
+    h = msg.headers
+    for name in ("call-id", "cseq"):
+        lines = h.lines(name)
+        if not lines:
+            return f"missing mandatory header {_title(name)}"
+        if len({" ".join(v.split()) for v in lines}) > 1:
+            return f"{_title(name)} given {len(lines)} times with different values"
+    if parse_cseq(h.get("cseq") or "") is None:
+        return f"malformed CSeq {h.get('cseq')!r}"
+    return None
+
+
+def _title(name: str) -> str:
+    return "Call-ID" if name == "call-id" else "CSeq" if name == "cseq" else name.title()
+
+
 def problems(msg: SipMessage) -> list[str]:
     """Why the message is not valid SIP; an empty list when it is."""
     found: list[str] = []
@@ -33,10 +54,10 @@ def problems(msg: SipMessage) -> list[str]:
     h = msg.headers
     for name in REQUEST_MANDATORY if msg.is_request else RESPONSE_MANDATORY:
         if name not in h:
-            found.append(f"missing mandatory header {name.title()}")
+            found.append(f"missing mandatory header {_title(name)}")
     for name in SINGLE:
         if len(h.lines(name)) > 1:
-            found.append(f"{name.title()} given {len(h.lines(name))} times (one value allowed)")
+            found.append(f"{_title(name)} given {len(h.lines(name))} times (one value allowed)")
     cseq_text = h.get("cseq")
     if cseq_text is not None:
         cseq = parse_cseq(cseq_text)
@@ -56,7 +77,7 @@ def problems(msg: SipMessage) -> list[str]:
     if length is not None:
         body = len(msg.body.encode("utf-8", errors="surrogateescape"))
         if body < length:
-            found.append(f"body is {body} bytes, shorter than Content-Length {length}")
+            found.append(f"body is {body} bytes, shorter than Content-Length {length} (cut short; kept as it is)")
     for name in ("from", "to"):
         value = h.get(name)
         if value is not None and not _name_addr_ok(value):
@@ -68,6 +89,19 @@ def problems(msg: SipMessage) -> list[str]:
         found.append("malformed Via header")
     if msg.is_request:
         found += _request_uri(msg.request_uri or "")
+    found += _bare_ipv6(msg)
+    return found
+
+
+def _bare_ipv6(msg: SipMessage) -> list[str]:
+    """IPv6 hosts written without brackets (§25.1 IPv6reference): read leniently, named here."""
+    found: list[str] = []
+    where = [("Request-URI", msg.request_uri or "")] + [
+        (_title(name), value) for name in ("via", "from", "to", "contact") for value in msg.headers.lines(name)]
+    for label, text in where:
+        for host, port in bare_ipv6_hosts(text)[:1]:
+            at = f", port {port}" if port is not None else ""
+            found.append(f"IPv6 address without [brackets] in {label}: read as host [{host}]{at}")
     return found
 
 

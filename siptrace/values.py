@@ -8,6 +8,7 @@ text, because a diagnostic tool must go on with what it has.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from typing import TYPE_CHECKING
@@ -84,7 +85,15 @@ def parse_uri(text: str) -> Uri | None:
     if text.startswith("<") and text.endswith(">"):
         text = text[1:-1].strip()
     found = _fast().uri(text)
-    return found if found is not None else uri_by_grammar(text)
+    if found is None:
+        found = uri_by_grammar(text)
+    if found is None:
+        repaired = bracket_bare_ipv6(text)
+        if repaired != text:
+            found = parse_uri(repaired)
+            if found is not None:    # read as if bracketed; the text stays as written
+                found = dataclasses.replace(found, text=text)
+    return found
 
 
 def uri_by_grammar(text: str) -> Uri | None:
@@ -183,7 +192,15 @@ def name_addrs(lines: tuple[str, ...]) -> tuple[NameAddr, ...]:
 def parse_vias(text: str) -> tuple[Via, ...]:
     """The via-parms of one Via line."""
     found = _fast().via(text)
-    return found if found is not None else vias_by_grammar(text)
+    if found is None:
+        found = vias_by_grammar(text)
+    if not found:
+        repaired = bracket_bare_ipv6(text)
+        if repaired != text:
+            found = parse_vias(repaired)
+            if len(found) == 1:
+                found = (dataclasses.replace(found[0], text=text.strip()),)
+    return found
 
 
 def vias_by_grammar(text: str) -> tuple[Via, ...]:
@@ -300,6 +317,57 @@ def vias(lines: tuple[str, ...]) -> tuple[Via, ...]:
     for line in lines:
         out.extend(parse_vias(line))
     return tuple(out)
+
+
+# A host written as a bare IPv6 address, where RFC 3261 §19.1.1 / §25.1 wants an
+# IPv6reference in brackets: after "sip:" (and a userinfo) or after a Via's
+# sent-protocol, up to the parameters.  Real devices write
+# "sip:4321@fec0:0:0:0:216:d3ff:fe0d:22c:5060" and "SIP/2.0/UDP fe80::1:5060".
+_BARE_V6 = re.compile(r"(?P<lead>(?:\bsips?:(?:[^@<>\s;]*@)?)|(?:SIP[ \t]*/[ \t]*[0-9.]+[ \t]*/[ \t]*[A-Za-z]+[ \t]+))"
+                      r"(?P<host>[0-9A-Fa-f]*:[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)(?=[;,>?\s]|\Z)", re.IGNORECASE)
+
+
+def _v6(text: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def split_bare_ipv6(text: str) -> tuple[str, int | None] | None:
+    """``fec0:0:0:0:216:d3ff:fe0d:22c:5060`` → ("fec0:...:22c", 5060); None when it is no IPv6 address.
+
+    The last ``:digits`` is the port when what stands before it is a valid
+    IPv6 address; otherwise the whole text must be one.
+    """
+    head, _, tail = text.rpartition(":")
+    if tail.isdigit() and len(tail) <= 5 and _v6(head):
+        return head, int(tail)
+    return (text, None) if _v6(text) else None
+
+
+def bare_ipv6_hosts(text: str) -> list[tuple[str, int | None]]:
+    """(address, port) of each host in the text written as a bare IPv6 address."""
+    if text.count(":") < 2:
+        return []
+    return [found for m in _BARE_V6.finditer(text) if (found := split_bare_ipv6(m.group("host"))) is not None]
+
+
+@functools.lru_cache(maxsize=256)
+def bracket_bare_ipv6(text: str) -> str:
+    """The text with each bare IPv6 host put in brackets (and its port after them); unchanged when there is none."""
+
+    def fix(m: re.Match[str]) -> str:
+        found = split_bare_ipv6(m.group("host"))
+        if found is None:
+            return m.group()
+        host, port = found
+        return f"{m.group('lead')}[{host}]" + (f":{port}" if port is not None else "")
+
+    return _BARE_V6.sub(fix, text) if text.count(":") >= 2 else text
 
 
 def _split_hostport(text: str) -> tuple[str, int | None]:

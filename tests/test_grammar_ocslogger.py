@@ -97,12 +97,22 @@ def test_folded_header_is_joined_with_one_space():
     assert msg.headers.get("subject") == "voice mail call for alice"
 
 
-def test_line_without_colon_among_sip_headers_is_skipped_with_reason_and_context():
+def test_line_without_colon_among_sip_headers_costs_that_line_not_the_message():
     text = PROTOCOL_INVITE.replace("Max-Forwards: 69\r\n", "this is not a header\r\n")
+    msg = parse_record_text(text, O)
+    assert isinstance(msg, SipMessage) and msg.call_id and msg.cseq is not None
+    line = 1 + text.splitlines().index("this is not a header")
+    assert msg.problems == (f"line {line} is not a header field (Name: value): 'this is not a header'",)
+    assert msg.record is not None and msg.direction is not None and "max-forwards" not in msg.headers
+
+
+def test_line_without_colon_in_a_record_without_call_id_is_skipped_with_reason_and_context():
+    text = PROTOCOL_INVITE.replace("Max-Forwards: 69\r\n", "this is not a header\r\n")
+    text = "".join(line for line in text.splitlines(keepends=True) if not line.startswith("Call-ID:"))
     item = parse_record_text(text, O)
     assert isinstance(item, Skipped) and not item.error
     assert "without 'Name: value'" in item.reason
-    assert "this is not a header" in item.context
+    assert "this is not a header" in item.context and "expected" in item.context
 
 
 def test_bad_first_line_is_skipped():

@@ -35,12 +35,13 @@ def test_a_hundred_thousand_headers(write):
     assert len(items[0].headers) > 100_000 and items[0].call_id
 
 
-def test_content_length_far_larger_than_the_body_is_invalid_on_the_wire():
+def test_content_length_far_larger_than_the_body_is_named_and_the_body_marked_cut():
     text = ("INVITE sip:a@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nMax-Forwards: 70\r\n"
             "From: <sip:b@example.com>;tag=1\r\nTo: <sip:a@example.com>\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\n"
             "Content-Length: 4294967295\r\n\r\nv=0\r\n")
-    item = parse_message_text(text, Origin("t", 1))
-    assert isinstance(item, Skipped) and "Content-Length" in item.reason
+    msg = parse_message_text(text, Origin("t", 1))
+    assert isinstance(msg, SipMessage) and msg.body_truncated and msg.body == "v=0\r\n"
+    assert any("Content-Length 4294967295 is out of range" in p for p in msg.problems)
 
 
 def test_record_that_never_ends_and_a_file_of_begin_markers(write):
