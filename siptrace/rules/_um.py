@@ -141,10 +141,13 @@ def _proxies(dialog: Dialog, ctx: Context) -> set[str]:
     return out
 
 
-def _answered_hops(dialog: Dialog, invite: Message, ctx: Context) -> list[tuple[SipMessage, frozenset[str], bool]]:
-    """(INVITE as sent, names of the server, answered as MSExchangeUM) for each hop its answerer is seen on."""
+Hop = tuple[SipMessage, frozenset[str], bool]   # INVITE as sent, names of the server, answered as MSExchangeUM
+
+
+def _answered_hops(dialog: Dialog, invite: Message, ctx: Context) -> list[Hop]:
+    """Each hop on which the server that answered the INVITE is seen answering it itself, 2xx first."""
     proxies = _proxies(dialog, ctx)
-    out = []
+    out: list[tuple[SipMessage, frozenset[str], bool, int]] = []
     for m in dialog.messages:
         sip = m.sip
         if not sip.is_response or sip.cseq_method != "INVITE" or dialog.sent_by_caller(m) or sip.status == 100:
@@ -160,7 +163,6 @@ def _answered_hops(dialog: Dialog, invite: Message, ctx: Context) -> list[tuple[
                 names = _uas_hop(request, response, peer, proxies)
                 if names:
                     out.append((request, names, as_um, sip.status or 0))
-    # a 2xx hop first: that is the server the dialog was set up with
     out.sort(key=lambda hop: not 200 <= hop[3] < 300)
     return [(request, names, as_um) for request, names, as_um, _ in out]
 
@@ -189,12 +191,14 @@ def _leg(run: DialogRun, invite: Message, ctx: Context) -> UmLeg | None:
     dialog = run.dialog
     answered_by_um = any(m.sip.is_response and not dialog.sent_by_caller(m)
                          and any(is_um_product(s.user_agent) for s in m.sightings) for m in dialog.messages)
+    toward = [s for s in invite.sightings if _toward_given(s, ctx)]
+    if not answered_by_um and not toward:
+        return None   # most dialogs: nothing to do with a UM
     hops = _answered_hops(dialog, invite, ctx)
     for request, names, as_um in hops:
         given = sorted(n for n in names if ctx.is_um(n))
         if as_um or given:
             return _known(run, invite, request, names, given, "hop")
-    toward = [s for s in invite.sightings if _toward_given(s, ctx)]
     if toward and hops:
         # sent to a given UM and redirected: the server seen answering is this dialog's UM
         request, names, _ = hops[0]
@@ -203,8 +207,6 @@ def _leg(run: DialogRun, invite: Message, ctx: Context) -> UmLeg | None:
         host = _toward_given(toward[-1], ctx)
         return UmLeg(run, invite, toward[-1], host, inferred=False, seen=True,
                      names=frozenset({host} if host else ()), source="given")
-    if not answered_by_um:
-        return None
     sip = invite.forwarded
     server = _names_a_server(sip, _proxies(dialog, ctx))
     if server is not None:

@@ -92,3 +92,29 @@ def test_ack_missing_fires(write, texts, resent):
 @pytest.mark.parametrize("texts", ACK_MISSING_QUIET.values(), ids=ACK_MISSING_QUIET.keys())
 def test_ack_missing_stays_quiet(write, texts):
     assert _findings(write, AckMissing, *texts) == []
+
+
+def _cancelled_call() -> str:
+    """The caller cancels while the UM rings: CANCEL and the ACK of the 487 name the pilot's domain."""
+    from flows import dialog_headers, record
+
+    from rules.um_flows import UM
+
+    h = lambda cseq, to=None, **kw: dialog_headers("d" * 32, cseq, "a1b2c3", to, caller="sip:alice@contoso.com",
+                                                   callee="sip:+14255550150@contoso.com;user=phone", **kw)
+    pilot = "sip:+14255550150@contoso.com;user=phone"
+    return "".join([
+        record(0.0, f"INVITE {pilot} SIP/2.0", h("1 INVITE")),
+        record(0.02, f"INVITE sip:+14255550150@{UM1};user=phone SIP/2.0", h("1 INVITE"), direction="outgoing",
+               peer=f"{UM1}:5061"),
+        record(0.3, "SIP/2.0 180 Ringing", h("1 INVITE", "u9", contact=f"sip:{UM1}:5061;transport=Tls", server=UM),
+               peer=f"{UM1}:5061"),
+        record(4.0, f"CANCEL {pilot} SIP/2.0", h("1 CANCEL")),
+        record(4.05, "SIP/2.0 487 Request Terminated", h("1 INVITE", "u9", server=UM), peer=f"{UM1}:5061"),
+        record(4.1, f"ACK {pilot} SIP/2.0", h("1 ACK", "u9")),
+    ])
+
+
+def test_cancel_and_the_ack_of_a_487_are_not_requests_to_a_wrong_host(write):
+    assert _findings(write, RuriHostMismatch, _cancelled_call(), um_fqdn=UM1) == []
+    assert _findings(write, RuriHostMismatch, _cancelled_call()) == []
