@@ -33,7 +33,13 @@ class AckMissing:
         firewall between them.
     Not flagged:
         An ACK seen in any of the files (even if sent to the wrong host:
-        ack-retarget-bye looks at that); a single 200 OK with a BYE long after.
+        ack-retarget-bye looks at that; even if only the Edge's or another
+        front end's log holds it); a 200 OK resent once or twice before the
+        ACK arrives (a slow path, then acknowledged); a single 200 OK with a
+        BYE long after; the answered dialog of a call that a UM Call Router
+        redirected (302, acknowledged hop by hop by the proxy) or that
+        another UM server answered; a call whose Contact is a latent
+        certificate name that still leads to the UM (its ACK is seen).
     References:
         RFC 3261 §13.3.1.4, §17.1.1.1 (T1), §17.2.1.
     """
