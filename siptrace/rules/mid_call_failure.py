@@ -116,12 +116,12 @@ class MidCallFailure:
         dropped = bye is not None and bye_after is not None and bye_after <= DROP_WINDOW
         later_ok = _later_success(dialog, request)
         severity = Severity.ERROR if dropped or not later_ok else Severity.WARNING
-        when = f"{_clock(since)} after the answer" if since is not None else "answer not in the trace"
+        when = f"{_clock(since)} after the answer" if since is not None else "(answer not in the trace)"
         bye_reason = ", ".join(str(r) for r in reasons(bye.sip)) if bye is not None else ""
         tail = ""
         if bye is not None and bye_after is not None:
             tail = f"; BYE {_clock(bye_after)} later" + (f" (Reason: {bye_reason})" if bye_reason else "")
-        target = (run.invite.sip.request_uri if run.invite is not None else None) or dialog.call_id
+        target = (run.invite.sip.request_uri if run.invite is not None else _callee(dialog, request)) or dialog.call_id
         evidence = []
         if answer is not None:
             evidence.append(Evidence.of_message(answer.sip, "the answer"))
@@ -147,6 +147,13 @@ class MidCallFailure:
                    ("bye_from", ("caller" if dialog.sent_by_caller(bye) else "callee") if bye else None),
                    ("bye_reason", bye_reason or None), ("answer_seen", answer is not None)),
             call_id=dialog.call_id, time=request.time)
+
+
+def _callee(dialog: Dialog, request: Message) -> str | None:
+    """The callee's URI when the INVITE is not in the trace: the To of a request the caller sent."""
+    sip = request.sip
+    party = sip.to if dialog.sent_by_caller(request) else sip.from_
+    return party.uri_text if party is not None else None
 
 
 def _final_of(dialog: Dialog, request: Message) -> Message | None:
