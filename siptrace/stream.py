@@ -71,8 +71,10 @@ class _Bucket:
         has not ended: a 2xx to INVITE or an in-dialog re-INVITE, UPDATE or INFO opens it, a
         BYE ends it, and so does a final failure of an INVITE that was never answered."""
         method = sip.cseq_method
+        if method not in _DIALOG_METHODS:
+            return
         to_tag = sip.to_tag
-        if not to_tag or method not in _DIALOG_METHODS:
+        if not to_tag:
             return
         tags = frozenset((sip.from_tag, to_tag))
         status = sip.status
