@@ -22,7 +22,9 @@ Theory of operation:
 * Dialogs (RFC 3261 §12): Call-ID plus both tags, whichever side sent the
   request.  Requests sent before a dialog exists (the INVITE, CANCEL) belong
   to the dialog their caller tag opens; forks (several To tags) are separate
-  dialogs.  A call is every dialog of a Call-ID.
+  dialogs.  A call is every dialog of a Call-ID.  A dialog first seen through
+  an ACK, BYE, UPDATE, PRACK, INFO, re-INVITE or CANCEL (the trace starts
+  after its INVITE) is an INVITE dialog: those methods live only there.
 """
 
 from __future__ import annotations
@@ -384,7 +386,7 @@ def _dialogs_of(call: Call) -> list[Dialog]:
             else:
                 dialog = pending.get(ftag)      # a retransmitted initial request
             if dialog is None:
-                dialog = pending[ftag] = new(ftag, None, sip.cseq_method)
+                dialog = pending[ftag] = new(ftag, None, _created_by(sip.cseq_method))
         else:
             tags = frozenset((ftag, ttag))
             dialog = by_tags.get(tags)
@@ -398,7 +400,7 @@ def _dialogs_of(call: Call) -> list[Dialog]:
                     dialog = attempt
                 else:
                     fork_of = latest.get(ftag)
-                    dialog = new(ftag, ttag, fork_of.method if fork_of else sip.cseq_method)
+                    dialog = new(ftag, ttag, fork_of.method if fork_of else _created_by(sip.cseq_method))
                     if fork_of is not None and fork_of.callee_tag not in (None, ttag):
                         # another branch answered: the requests sent before any answer
                         # belong to this dialog as well
@@ -408,6 +410,16 @@ def _dialogs_of(call: Call) -> list[Dialog]:
     for dialog in dialogs:
         dialog.messages.sort(key=lambda m: (m.time is None, m.time or datetime.min, m.index))
     return dialogs
+
+
+# Methods used only inside an INVITE dialog (RFC 3261, 3262, 3311, 6086), and CANCEL,
+# which only an INVITE transaction takes: a dialog first seen through one of them
+# was made by an INVITE before the trace began.
+_INVITE_DIALOG_ONLY = frozenset({"INVITE", "ACK", "BYE", "UPDATE", "PRACK", "INFO", "CANCEL"})
+
+
+def _created_by(method: str | None) -> str | None:
+    return "INVITE" if method in _INVITE_DIALOG_ONLY else method
 
 
 def _answers(sip: SipMessage, attempt: Dialog) -> bool:

@@ -26,7 +26,13 @@ SCHEMA = 1
 
 @dataclass
 class Summary:
-    """What was read and correlated, in numbers."""
+    """What was read and correlated, in numbers.
+
+    One definition for every entry point: ``messages`` are unique messages,
+    ``dialogs`` the dialogs (and dialog attempts) correlation makes per Call-ID
+    (`siptrace.correlate`), ``calls`` the Call-IDs.  A call judged in parts
+    by the streaming diagnosis counts each of its dialogs once.
+    """
 
     inputs: list[InputStats] = field(default_factory=list)
     offsets: dict[str, float] = field(default_factory=dict)      # file → seconds ahead of its reference

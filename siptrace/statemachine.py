@@ -39,6 +39,14 @@ The picture (RFC 3261 §13, §15, §17 folded into one dialog's view):
 Deviation: a BYE straight after 2xx with no ACK (CONFIRMED --BYE-->) is
 accepted, since that is how a UAS ends a call whose ACK never came
 (§13.3.1.4: after 64*T1 without ACK "the UAS SHOULD ... send a BYE").
+
+Partial traces: a capture or log excerpt often starts after the INVITE was
+sent.  From IDLE, the answers that come before a dialog is confirmed (100,
+1xx, a 3xx-6xx, a CANCEL) move the machine as if the INVITE had been seen;
+`DialogRun.invite` stays None, so rules can say "INVITE not in the trace".
+A 2xx is not taken that way: whether it answered the INVITE or a re-INVITE
+cannot be told.  An INVITE that carries a To tag is a re-INVITE, never the
+start of a call: it is an in-dialog input, and so are the answers to it.
 """
 
 from __future__ import annotations
@@ -91,6 +99,10 @@ S, I = State, Input
 # (state, input) → new state.  Anything not here is UNEXPECTED.
 TRANSITIONS: dict[tuple[State, Input], State] = {
     (S.IDLE, I.INVITE): S.CALLING,
+    (S.IDLE, I.TRYING): S.PROCEEDING,                # the INVITE is not in the trace
+    (S.IDLE, I.PROVISIONAL): S.EARLY,
+    (S.IDLE, I.FAILURE): S.FAILED,
+    (S.IDLE, I.CANCEL): S.CANCELLING,
     (S.CALLING, I.TRYING): S.PROCEEDING,
     (S.CALLING, I.PROVISIONAL): S.EARLY,
     (S.CALLING, I.SUCCESS_2XX): S.CONFIRMED,
@@ -154,16 +166,19 @@ class DialogRun:
         return [e for e in self.events if e.kind is kind]
 
 
-def classify(message: Message, invite: Message | None) -> Input | None:
-    """The machine's input for one message of an INVITE dialog."""
+def classify(message: Message, opening: int | None) -> Input | None:
+    """The machine's input for one message of an INVITE dialog.
+
+    ``opening`` is the CSeq number of the INVITE that started the dialog (None
+    when the dialog's start is not in the trace): answers to any other INVITE
+    are answers to a re-INVITE.
+    """
     sip = message.sip
     method = sip.cseq_method
     cseq = sip.cseq
-    initial = invite is None or (cseq is not None and invite.sip.cseq is not None
-                                 and cseq.number == invite.sip.cseq.number)
     if sip.is_request:
         if sip.method == "INVITE":
-            return Input.INVITE if (invite is None or sip.to_tag is None) else Input.IN_DIALOG
+            return Input.INVITE if sip.to_tag is None else Input.IN_DIALOG
         if sip.method == "ACK":
             return Input.ACK
         if sip.method == "BYE":
@@ -172,7 +187,7 @@ def classify(message: Message, invite: Message | None) -> Input | None:
             return Input.CANCEL
         return Input.IN_DIALOG
     status = sip.status or 0
-    if method == "INVITE" and initial:
+    if method == "INVITE" and opening is not None and cseq is not None and cseq.number == opening:
         if status == 100:
             return Input.TRYING
         if status < 200:
@@ -185,20 +200,45 @@ def classify(message: Message, invite: Message | None) -> Input | None:
     return Input.IN_DIALOG
 
 
+def opening_cseq(dialog: Dialog) -> int | None:
+    """The CSeq number of the INVITE transaction that started the dialog.
+
+    Taken from the INVITE, or, when the trace starts after it, from the first
+    answer to an INVITE if no in-dialog request (ACK, BYE, a re-INVITE...) came
+    before it; otherwise the start is not in the trace (None).
+    """
+    for message in dialog.messages:
+        sip = message.sip
+        cseq = sip.cseq
+        if sip.is_request:
+            if sip.method == "INVITE" and sip.to_tag is None:
+                return cseq.number if cseq else None
+            if sip.method == "CANCEL":
+                continue        # the INVITE it cancels may not be in the trace
+            return None
+        if sip.cseq_method == "INVITE":
+            return cseq.number if cseq else None
+    return None
+
+
 def run(dialog: Dialog) -> DialogRun:
     """Feed one dialog's messages through the table; never raises."""
     result = DialogRun(dialog)
+    opening = opening_cseq(dialog)
     for message in dialog.messages:
         state = result.state
         if message.is_retransmission:
             result.events.append(Event(EventKind.RETRANSMISSION, message.time, message, state, state,
                                        note=f"{message.sip.summary} sent again"))
             continue
-        given = classify(message, result.invite)
+        given = classify(message, opening)
         if given is None:
             continue
-        if given is Input.INVITE and result.invite is None:
-            result.invite = message
+        if given is Input.INVITE:
+            if result.invite is None:
+                result.invite = message
+            cseq = message.sip.cseq
+            opening = cseq.number if cseq else opening     # a new attempt in the same dialog
         new = TRANSITIONS.get((state, given))
         if new is None:
             if given is Input.INVITE and state in (State.FAILED, State.CANCELLED):

@@ -24,6 +24,7 @@ from .ack_missing import AckMissing
 from .ack_retarget_bye import AckRetargetBye
 from .error_records import ErrorRecords
 from .failed_call import FailedCall
+from .mid_call_failure import MidCallFailure
 from .ms_diagnostics import MsDiagnostics
 from .ruri_host_mismatch import RuriHostMismatch
 
@@ -37,7 +38,7 @@ class Rule(Protocol):
 
 
 RULES: tuple[type[Rule], ...] = (
-    AckRetargetBye, RuriHostMismatch, AckMissing, MsDiagnostics, ErrorRecords, FailedCall,
+    AckRetargetBye, RuriHostMismatch, AckMissing, MsDiagnostics, ErrorRecords, FailedCall, MidCallFailure,
 )
 
 from ._doc import SECTIONS, sections

@@ -3,9 +3,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..context import Context
+from ..correlate import Message
 from ..findings import Evidence, Finding, Severity
-from ..statemachine import State
+from ..statemachine import DialogRun, State
 from ..timeline import Timeline
+from ._calls import Attempt, CallerCalls, best_final, completed_elsewhere, finals, invite_runs
 from ._doc import section
 
 # Outcomes that are a person's choice, not a fault.
@@ -13,17 +15,21 @@ USER_OUTCOMES = {486: "busy", 600: "busy everywhere", 603: "declined", 480: "not
                  487: "cancelled by the caller"}
 AUTH_CHALLENGES = (401, 407)
 TIMER_B = 32.0   # RFC 3261 §17.1.1.2: 64*T1, after which an unanswered INVITE has timed out
+_PENDING = (State.CALLING, State.PROCEEDING, State.EARLY, State.CANCELLING)
 
 
 class FailedCall:
-    """An INVITE that got a final failure, or never a final answer.
+    """A call that got a final failure, or never a final answer.
 
     What it sees:
-        The INVITE dialog's state at the end of the trace: FAILED with the
-        3xx–6xx that ended it, CANCELLED, or still CALLING / PROCEEDING /
-        EARLY (no final answer at all).  An auth challenge (401/407) followed
-        by a new INVITE from the same caller is the normal NTLM/Kerberos
-        handshake, not a failure.
+        A call's outcome is the best outcome of its INVITE dialogs: each
+        caller's latest INVITE with every fork it made (one dialog per To
+        tag).  If any fork was answered, the call was answered.  Otherwise
+        the failure is the one a forking proxy passes back (RFC 3261 §16.7
+        step 6: a 6xx, else the lowest class, a callee's answer before a
+        408/487/503), or no final answer at all.  A final 3xx–6xx to an
+        INVITE that is not in the trace (a capture or log excerpt that starts
+        mid-call) is reported too, saying "INVITE not in the trace".
     Why it matters:
         It is the call-level outcome: what the user saw.  The status code and
         any ms-diagnostics on the failure say who refused the call and why.
@@ -31,12 +37,22 @@ class FailedCall:
         Follow the final response back to the server that sent it (its Server
         header, ms-diagnostics source) and see the other findings of the call.
     Not flagged:
-        401/407 followed by a retry; calls that connected (even if they
-        dropped later: other rules look at that).  Busy, declined, not
-        answered and cancelled calls, and calls still being set up when the
-        trace ends (within 64*T1 of it), are reported as information only.
+        Forked calls where one endpoint answered: the forks left ringing
+        (simultaneous ring, several endpoints of one user, team call,
+        delegates, Response Group), the forks the proxy cancelled with 487
+        once another answered (RFC 3261 §16.7 step 10), and a 3xx the proxy
+        or caller followed to the answered call.  A CANCEL with
+        `Reason: SIP;cause=200` ("Call completed elsewhere"): the call was
+        answered on an endpoint outside the trace.  401/407 and any other
+        failure followed by a new INVITE of the same caller (the retry
+        decides).  Calls that connected, even if they dropped later
+        (mid-call-failure looks at that).  Busy, declined, not answered and
+        caller-cancelled calls, and calls still being set up when the trace
+        ends (within 64*T1 of it), are information only.
     References:
-        RFC 3261 §13.2.2.3, §21 (response codes), §22.2 (401/407 challenges).
+        RFC 3261 §13.2.2.4 (a final failure ends every early dialog),
+        §16.7 (forking, response choice, CANCEL of the other branches),
+        §21 (response codes), §22.2 (401/407 challenges); RFC 3326 (Reason).
     """
 
     id = "failed-call"
@@ -44,63 +60,86 @@ class FailedCall:
     severity = Severity.ERROR
 
     def check(self, timeline: Timeline, ctx: Context) -> Iterator[Finding]:
-        for run in timeline.runs.values():
-            dialog = run.dialog
-            if run.invite is None or run.state not in (State.FAILED, State.CANCELLED, State.CALLING,
-                                                       State.PROCEEDING, State.EARLY, State.CANCELLING):
-                continue
-            finals = [m for m in dialog.responses("INVITE") if (m.sip.status or 0) >= 300
-                      and not m.is_retransmission]
-            final = finals[-1] if finals else None
-            status = final.sip.status if final else None
-            if status in AUTH_CHALLENGES and self._retried(timeline, run):
-                continue  # the challenge was answered with a new INVITE
-            evidence = [Evidence.of_message(run.invite.sip, "the INVITE")]
-            if final is not None:
-                evidence.append(Evidence.of_message(final.sip, "final response"))
-                for d in final.sip.diagnostics:
-                    evidence.append(Evidence.of_message(final.sip, f"{d.header}: {d.text}"))
-            target = run.invite.sip.request_uri or ""
-            if run.state is State.CANCELLED or status == 487:
-                severity, outcome = Severity.INFO, "cancelled by the caller"
-            elif status in USER_OUTCOMES:
-                severity, outcome = Severity.INFO, USER_OUTCOMES[status]
-            elif status is None and self._cut_by_trace_end(timeline, run):
+        for call in timeline.calls:
+            for caller in invite_runs(timeline, call):
+                if caller.answered:
+                    continue          # a fork answered: the others' outcome is not the call's
+                finding = self._judge(timeline, caller)
+                if finding is not None:
+                    yield finding
+
+    def _judge(self, timeline: Timeline, caller: CallerCalls) -> Finding | None:
+        started = [a for a in caller.attempts if a.cseq is not None]
+        if not started:
+            return None           # only in-dialog messages: the call's start is not in the trace
+        attempt = started[-1]     # earlier ones were challenged or redirected, and retried
+        failures = [m for run in attempt.runs for m in finals(run, attempt.cseq)]
+        failures.sort(key=lambda m: (m.time is None, m.time, m.index))
+        final = best_final(failures)
+        pending = [r for r in attempt.runs if r.state in _PENDING]
+        if final is None and not pending:
+            return None
+        elsewhere = next((r for m in caller.cancels() if (r := completed_elsewhere(m.sip))), None)
+        if elsewhere is not None:
+            return None           # the proxy cancelled the endpoints here because another answered
+        status = final.sip.status if final is not None else None
+        invite = attempt.invite
+        severity, outcome = self._outcome(timeline, attempt, final, pending, bool(caller.cancels()))
+        evidence = []
+        if invite is not None:
+            evidence.append(Evidence.of_message(invite.sip, "the INVITE"))
+        if final is not None:
+            evidence.append(Evidence.of_message(final.sip, "final response"))
+            for d in final.sip.diagnostics:
+                evidence.append(Evidence.of_message(final.sip, f"{d.header}: {d.text}"))
+        target = (invite.sip.request_uri if invite is not None else self._target(final, pending)) or ""
+        diag = final.sip.diagnostics[0] if final is not None and final.sip.diagnostics else None
+        detail = f" (ms-diagnostics {diag.code}: {diag.reason})" if diag and diag.reason else ""
+        unseen = "" if invite is not None else "; INVITE not in the trace"
+        forks = sum(1 for r in attempt.runs if r.dialog.callee_tag is not None)
+        state = (pending[-1].state if pending and final is None else
+                 next(r.state for r in attempt.runs if final in r.dialog.messages))
+        return Finding(
+            rule=self.id, severity=severity,
+            summary=f"Call to {target} {outcome}{detail}{unseen}",
+            why=section(FailedCall, "Why it matters"), fix=section(FailedCall, "Fix"),
+            evidence=tuple(evidence),
+            facts=(("status", status), ("reason", final.sip.reason if final else None),
+                   ("state", state.value), ("request_uri", target),
+                   ("server", final.sip.user_agent if final else None),
+                   ("invite_seen", invite is not None), ("forks", forks)),
+            call_id=caller.call.call_id, time=invite.time if invite is not None else (final.time if final else None))
+
+    def _outcome(self, timeline: Timeline, attempt: Attempt, final: Message | None, pending: list[DialogRun],
+                 cancelled: bool) -> tuple[Severity, str]:
+        status = final.sip.status if final is not None else None
+        if final is None:
+            if self._cut_by_trace_end(timeline, pending):
                 # the trace stops while the call is still being set up: nothing failed yet
-                severity = Severity.INFO
-                outcome = f"not answered before the trace ends (last state {run.state.value})"
-            elif status is None:
-                severity = Severity.WARNING
-                outcome = ("no final answer after CANCEL" if run.state is State.CANCELLING
-                           else f"no final answer (last state {run.state.value})")
-            elif 300 <= status < 400:
-                severity, outcome = Severity.INFO, f"redirected ({status} {final.sip.reason})"  # type: ignore[union-attr]
-            elif status in AUTH_CHALLENGES or status < 500:
-                severity, outcome = Severity.WARNING, f"{status} {final.sip.reason}"  # type: ignore[union-attr]
-            else:
-                severity, outcome = Severity.ERROR, f"{status} {final.sip.reason}"  # type: ignore[union-attr]
-            diag = final.sip.diagnostics[0] if final is not None and final.sip.diagnostics else None
-            detail = f" (ms-diagnostics {diag.code}: {diag.reason})" if diag and diag.reason else ""
-            yield Finding(
-                rule=self.id, severity=severity,
-                summary=f"Call to {target} {outcome}{detail}",
-                why=section(FailedCall, "Why it matters"), fix=section(FailedCall, "Fix"),
-                evidence=tuple(evidence),
-                facts=(("status", status), ("reason", final.sip.reason if final else None),
-                       ("state", run.state.value), ("request_uri", target),
-                       ("server", final.sip.user_agent if final else None)),
-                call_id=dialog.call_id, time=run.invite.time)
+                return Severity.INFO, f"not answered before the trace ends (last state {pending[-1].state.value})"
+            if any(r.state is State.CANCELLING for r in pending):
+                return Severity.WARNING, "no final answer after CANCEL"
+            return Severity.WARNING, f"no final answer (last state {pending[-1].state.value})"
+        reason = f"{status} {final.sip.reason or ''}".strip()
+        if status == 487:
+            return Severity.INFO, ("cancelled by the caller" if cancelled
+                                   else "request terminated (487; no CANCEL in the trace)")
+        if status in USER_OUTCOMES:
+            return Severity.INFO, USER_OUTCOMES[status]
+        if status is not None and 300 <= status < 400:
+            return Severity.INFO, f"redirected ({reason})"
+        if status in AUTH_CHALLENGES or (status or 0) < 500:
+            return Severity.WARNING, reason
+        return Severity.ERROR, reason
 
     @staticmethod
-    def _cut_by_trace_end(timeline: Timeline, run) -> bool:  # type: ignore[no-untyped-def]
+    def _target(final: Message | None, pending: list[DialogRun]) -> str | None:
+        """The callee when the INVITE is not in the trace: the To of the answer."""
+        sip = final.sip if final is not None else pending[-1].dialog.messages[0].sip
+        return sip.to.uri_text if sip.to is not None else None
+
+    @staticmethod
+    def _cut_by_trace_end(timeline: Timeline, pending: list[DialogRun]) -> bool:
         """Did the trace end within 64*T1 (32 s, Timer B) of the call's last message?"""
-        last = run.dialog.last_time
+        last = max((r.dialog.last_time for r in pending if r.dialog.last_time), default=None)
         return bool(timeline.end and last and (timeline.end - last).total_seconds() < TIMER_B)
-
-    @staticmethod
-    def _retried(timeline: Timeline, run) -> bool:  # type: ignore[no-untyped-def]
-        invite = run.invite
-        call = timeline.call(run.dialog.call_id)
-        number = invite.sip.cseq.number if invite.sip.cseq else -1
-        return any(m.sip.method == "INVITE" and m.sip.from_tag == invite.sip.from_tag
-                   and m.sip.cseq and m.sip.cseq.number > number for m in (call.messages if call else []))

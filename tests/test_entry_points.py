@@ -1,0 +1,117 @@
+"""Every entry point gives the same findings and counts for the same input.
+
+``diagnose`` in one process (streamed, calls judged once quiet), ``diagnose``
+with two worker processes, ``report -o x.json`` and ``siptrace.load()`` (the
+whole trace in memory) must agree on every sample, on real captures, and on
+long calls whose messages are minutes apart.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import siptrace
+from siptrace.context import Context
+from siptrace.parallel import diagnose_parallel
+from siptrace.report import build_report, write_report
+
+from conftest import ROOT, SAMPLES
+from flows import dialog_headers, record
+from rules.call_flows import CID, bye, connected, refresh
+
+PCAPS = ROOT.parent / "shared" / "formats" / "pcap"
+UM = ("um-ack-retarget-bye.fe.log", "um-ack-retarget-bye.edge.log")
+CASES = [[p.name] for p in sorted(SAMPLES.iterdir()) if p.suffix in (".log", ".UccApilog", ".txt")] + [
+    list(UM), ["um-ack-retarget-bye.client.UccApilog", *UM],
+    ["forked-call.fe.log", "session-refresh-481.mediation.log", "partial-mid-call.fe.log"],
+]
+
+
+def _keepalives(until: float) -> str:
+    """Other traffic every 5 minutes (OPTIONS pings, each its own call): trace time moves on."""
+    return "".join(record(t, "OPTIONS sip:sbc01.contoso.com SIP/2.0", dialog_headers(f"ping-{int(t)}", "1 OPTIONS", "p1"))
+                   for t in range(150, int(until), 300))
+
+
+def _in_time_order(text: str) -> str:
+    """The records of ``text`` sorted by their time stamp, as a server writes them."""
+    records = ["TL_" + r for r in text.split("TL_") if r]
+    return "".join(sorted(records, key=lambda r: r.split("::", 1)[1][:23]))
+
+
+def _long_call_refreshed_every_15_minutes() -> str:
+    refreshes = "".join(refresh(2.0 + 900.0 * k, 1 + k, "200 OK") for k in range(1, 8))
+    return _in_time_order(connected() + refreshes + bye(7202.0, 9) + _keepalives(7300))
+
+
+def _long_call_dropped_after_481_at_30_minutes() -> str:
+    return _in_time_order(
+        connected() + refresh(902.0, 2, "200 OK") + refresh(1802.0, 3, "481 Call Leg/Transaction Does Not Exist")
+        + bye(1802.2, 4, reason='SIP;cause=481;text="Call Leg/Transaction Does Not Exist"') + _keepalives(2400))
+
+
+def _findings(doc_findings: list[dict]) -> list[str]:
+    return sorted(json.dumps(f, sort_keys=True) for f in doc_findings)
+
+
+def _counts(doc: dict) -> tuple:
+    return doc["messages"], doc["sightings"], doc["dialogs"], doc["calls"]
+
+
+def _every_entry_point(paths: list[str], tmp_path: Path) -> dict[str, tuple[tuple, list[str]]]:
+    ctx = Context()
+    out = {}
+    for jobs in (1, 2):
+        doc = diagnose_parallel(paths, ctx, jobs=jobs).as_dict()
+        out[f"diagnose -j {jobs}"] = (_counts(doc), _findings(doc["findings"]))
+    report = tmp_path / "x.json"
+    write_report(build_report(paths, ctx, images=False), report)
+    doc = json.loads(report.read_text())
+    out["report"] = (_counts(doc), _findings(doc["findings"]))
+    trace = siptrace.load(paths)
+    size = trace.size
+    out["load"] = ((size["messages"], size["sightings"], size["dialogs"], size["calls"]),
+                   _findings([f.as_dict() for f in trace.findings_list]))
+    return out
+
+
+def _assert_same(results: dict[str, tuple[tuple, list[str]]]) -> None:
+    reference = results["load"]
+    for name, result in results.items():
+        assert result[0] == reference[0], f"{name}: counts (messages, sightings, dialogs, calls) differ from load()"
+        assert result[1] == reference[1], f"{name}: findings differ from load()"
+
+
+@pytest.mark.parametrize("names", CASES, ids=lambda n: "+".join(n))
+def test_every_entry_point_agrees_on_the_samples(names, tmp_path):
+    _assert_same(_every_entry_point([str(SAMPLES / n) for n in names], tmp_path))
+
+
+@pytest.mark.parametrize("name", ["heplify_sip_ipv4_tcp_fragmented.pcap", "heplify_sip_ipv4_tcp.pcap",
+                                  "heplify_sip_ipv6_udp.pcap"])
+def test_every_entry_point_agrees_on_real_captures(name, tmp_path):
+    path = PCAPS / name
+    if not path.is_file():
+        pytest.skip(f"real capture {name} not available (../shared/formats/pcap absent)")
+    _assert_same(_every_entry_point([str(path)], tmp_path))
+
+
+def test_a_call_refreshed_every_15_minutes_for_two_hours_is_one_healthy_call(write, tmp_path):
+    path = write("long.log", _long_call_refreshed_every_15_minutes())
+    results = _every_entry_point([str(path)], tmp_path)
+    _assert_same(results)
+    counts, findings = results["load"]
+    assert counts[2] == counts[3]    # one dialog per call: each ping, and the long call once, not in parts
+    assert findings == []
+
+
+def test_a_call_dropped_after_a_481_at_30_minutes_is_found_by_every_entry_point(write, tmp_path):
+    path = write("drop.log", _long_call_dropped_after_481_at_30_minutes())
+    results = _every_entry_point([str(path)], tmp_path)
+    _assert_same(results)
+    (finding,) = [json.loads(f) for f in results["load"][1]]
+    assert finding["rule"] == "mid-call-failure" and finding["call_id"] == CID
+    assert finding["facts"]["since_answer_s"] == 1800.0 and finding["facts"]["status"] == 481
