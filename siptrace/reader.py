@@ -42,6 +42,7 @@ class InputStats:
     first_time: datetime | None = None
     last_time: datetime | None = None
     skip_reasons: Counter[str] = field(default_factory=Counter)
+    other_kinds: Counter[str] = field(default_factory=Counter)   # what the "other" records were, when named
     examples: list[Skipped] = field(default_factory=list)
 
     def count(self, item: Item) -> None:
@@ -78,6 +79,7 @@ class InputStats:
         for name in ("records", "sip", "diagnostic", "other", "skipped", "errors", "decode_replaced"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.skip_reasons.update(other.skip_reasons)
+        self.other_kinds.update(other.other_kinds)
         for when in (other.first_time, other.last_time):
             if when is not None:
                 self.first_time = when if self.first_time is None else min(self.first_time, when)
@@ -96,6 +98,7 @@ class InputStats:
             "first_time": self.first_time.isoformat() if self.first_time else None,
             "last_time": self.last_time.isoformat() if self.last_time else None,
             "skip_reasons": dict(self.skip_reasons),
+            "other_kinds": dict(self.other_kinds),
         }
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from siptrace import Reader
 from siptrace.model import Peer, SipMessage, Skipped
-from siptrace.pcap import TLS_REASON, is_capture, read_capture
+from siptrace.pcap import SIP_PORTS_ENV, TLS_REASON, is_capture, read_capture
 from siptrace.reader import InputStats
 
 from pcapwriter import frames, write_frames, write_pcap
@@ -336,10 +336,48 @@ def test_tls_stream_on_5061_is_reported_once_with_its_endpoints(tmp_path):
     assert stats.skipped == 1 and stats.sip == 1
 
 
-def test_tls_records_on_another_port_are_reported_too(tmp_path):
-    hello = bytes([0x16, 0x03, 0x01, 0x00, 0x40]) + bytes(64)
-    items, _ = read(write_pcap(tmp_path / "tls443.pcap", [(at(0), A, 50001, B, 443, "tcp", hello)]))
-    assert [i.reason for i in items] == [TLS_REASON]
+TLS_HELLO = bytes([0x16, 0x03, 0x01, 0x00, 0x40]) + bytes(64)
+HTTPS = "TLS stream to port 443 of a host not seen speaking SIP (HTTPS, not SIP)"
+
+
+def kinds(items: list) -> list[str]:
+    """What each item is: SIP label, skip reason, or the other traffic it names."""
+    return [label(i) if isinstance(i, SipMessage) else i.reason if isinstance(i, Skipped) else i.tail
+            for i in items]
+
+
+def test_tls_to_443_of_a_host_that_speaks_no_sip_is_other_traffic(tmp_path):
+    packets = [(at(0), A, 5060, "10.0.0.9", 5060, "udp", request("REGISTER")),
+               (at(1), A, 50001, B, 443, "tcp", TLS_HELLO)]
+    items, stats = read(write_pcap(tmp_path / "https.pcap", packets))
+    assert kinds(items) == ["REGISTER", HTTPS]
+    assert (stats.sip, stats.other, stats.skipped) == (1, 1, 0)
+    assert stats.other_kinds == {HTTPS: 1}
+    assert "10.0.0.2:443" in items[1].text_lines[0]
+
+
+def test_tls_to_443_of_a_host_that_speaks_sip_is_a_tls_sip_stream_whichever_comes_first(tmp_path):
+    packets = [(at(0), A, 50001, B, 443, "tcp", TLS_HELLO),
+               (at(1), "10.0.0.7", 5060, B, 5060, "udp", request("OPTIONS"))]
+    items, stats = read(write_pcap(tmp_path / "edge.pcap", packets))
+    assert sorted(kinds(items)) == sorted(["OPTIONS", TLS_REASON])
+    assert [i.origin.line for i in items if isinstance(i, Skipped)] == [1]
+    assert (stats.skipped, stats.other) == (1, 0)
+
+
+@pytest.mark.parametrize("port", [5061, 5067, 5062])
+def test_tls_on_the_ports_of_sip_and_skype_for_business_server_roles_is_tls_sip(tmp_path, port):
+    items, _ = read(write_pcap(tmp_path / "tls.pcap", [(at(0), A, 50001, B, port, "tcp", TLS_HELLO)]))
+    assert kinds(items) == [TLS_REASON]
+
+
+def test_tls_on_another_port_is_other_traffic_unless_the_user_names_the_port(tmp_path, monkeypatch):
+    path = write_pcap(tmp_path / "tls8443.pcap", [(at(0), A, 50001, B, 8443, "tcp", TLS_HELLO)])
+    items, _ = read(path)
+    assert kinds(items) == ["TLS stream on a port SIP does not use (not SIP)"]
+    monkeypatch.setenv(SIP_PORTS_ENV, "8443")
+    items, _ = read(path)
+    assert kinds(items) == [TLS_REASON]
 
 
 # ---------------------------------------------------------------------------
