@@ -597,6 +597,14 @@ def _ip_cut(net: dpkt.Packet) -> bool:
         return True
 
 
+def _text_start(buf: bytes, pos: int) -> int:
+    """Where the run of text holding ``buf[pos]`` begins (at most 200 bytes back), for an excerpt."""
+    start = pos
+    while start > max(0, pos - 200) and (32 <= buf[start - 1] < 127 or buf[start - 1] in (9, 10, 13)):
+        start -= 1
+    return start
+
+
 def _excerpt(data: bytes | bytearray, pos: int, size: int = 200) -> str:
     return bytes(data[pos:pos + size]).decode("utf-8", errors="replace")
 
@@ -951,7 +959,7 @@ class _Capture:
             like = _SIP_LIKE.search(buf)
             if like is not None:
                 yield Skipped(origin=self._origin(frame), reason=f"SIP text in a frame that cannot be decoded: {found}",
-                              excerpt=_excerpt(buf, buf.rfind(b"\n", 0, like.start()) + 1))
+                              excerpt=_excerpt(buf, _text_start(buf, like.start())))
             return
         try:
             if found.proto == 17:
@@ -1422,7 +1430,7 @@ class _Capture:
                 yield Skipped(origin=self._origin(entry.first),
                               reason="IP fragments missing from the capture: SIP datagram not reassembled",
                               context=f"{sum(len(p) for p in entry.parts.values())} byte(s) of it captured",
-                              excerpt=_excerpt(like.string, like.string.rfind(b"\n", 0, like.start()) + 1))
+                              excerpt=_excerpt(like.string, _text_start(like.string, like.start())))
         self.fragments.clear()
         for (src, dst), parts in self.sctp_parts.items():
             yield from self._lost_sctp(src, dst, list(parts.values()))
