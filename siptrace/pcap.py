@@ -1,59 +1,80 @@
-"""SIP from packet captures (pcap and pcapng), read with dpkt.
+"""SIP from packet captures (pcap and pcapng).
 
 What is read
-    Both pcap byte orders with micro- or nanosecond time stamps, and pcapng;
-    link types Ethernet (with 802.1Q / QinQ VLAN tags), Linux cooked (SLL and
-    SLL2), BSD loopback and raw IP.  IPv4 and IPv6, fragmented datagrams
-    reassembled, IP-in-IP tunnels (IPv4 or IPv6 inside either) unwrapped to
-    the innermost addresses.  SIP is recognised by its content, on any port:
-    a payload whose first line is ``METHOD uri SIP/2.0`` or ``SIP/2.0 NNN``.
+    pcap in both byte orders with micro- or nanosecond time stamps (read with
+    dpkt), and pcapng (read here: each interface keeps its own link type,
+    time resolution and offset; simple and obsolete packet blocks are frames
+    too; several sections).  Link types Ethernet (802.1Q / QinQ VLAN tags),
+    Linux cooked (SLL, SLL2), BSD loopback and raw IP.  IPv4 and IPv6,
+    fragmented datagrams reassembled; IP-in-IP and GRE tunnels (IPv4, IPv6,
+    PPP as PPTP carries it, Ethernet, ERSPAN) unwrapped to the innermost
+    addresses.  SIP is recognised by its content, on any port: a payload
+    whose first line is ``METHOD uri SIP/2.0`` or ``SIP/2.0 NNN``.
 
     * UDP: one message per datagram, or several when a datagram holds more
       (cut at Content-Length; without one the body runs to the datagram's
       end, RFC 3261 §18.3).
+    * SCTP (RFC 4168): each user message of DATA chunks is read like a
+      datagram; chunks bundled in a packet are each read, a message
+      fragmented over chunks is put together by TSN, a retransmitted chunk
+      is read once.
     * TCP: each direction of each connection is put back in sequence order
       (retransmitted and overlapping segments are used once, segments that
       come early wait for the ones before them), then cut into messages at
       the blank line ending the headers plus Content-Length (0 when absent).
       A message may span segments, and a segment may hold several messages.
+    * WebSocket (RFC 6455 / RFC 7118): a TCP stream opening with an HTTP
+      Upgrade handshake, or whose data are frames holding SIP, is read frame
+      by frame (masked or not, messages in several frames, control frames
+      between them, permessage-deflate inflated); each message is read like
+      a datagram.
 
     Each message goes through `recordparse.parse_message_text` with the
     packet's time (UTC) and the sender and receiver as ``src`` / ``dst``.
 
-What is skipped, and why
-    * Packets that are not SIP (ARP, DNS, RTP, other TCP streams...) are not
-      records: they are passed over and not counted.  So are keep-alives on
-      SIP flows (blank lines, RFC 5626 CRLF pings, STUN).
-    * A TLS stream (TCP to or from port 5061 whose data is not SIP text, or
-      any TCP stream whose data starts like a TLS record) cannot be read: it
-      gives one `Skipped` per connection, with its endpoints, whatever the
-      port, since SIP over TLS also runs on 443.
-    * Payload on a SIP flow that does not parse as a message gives a
-      `Skipped` with the parser's reason, as does a message left incomplete
+What is counted but not read (`Skipped`, with the reason)
+    * A TLS stream that carries SIP: on a SIP port (5060-5080), on 443 when
+      the server's address speaks SIP in the capture, or on a port the user
+      names (``SIPTRACE_SIP_PORTS``, ``siptrace --sip-port``).  One per
+      connection, with its endpoints.
+    * Payload on a SIP flow that does not parse as a message, or bytes that
+      look like SIP (its version, a Call-ID / CSeq / Via header) on any
+      flow, give the parser's reason; so does a message left incomplete
       when its TCP stream or the capture ends.
     * Bytes missing from a TCP stream (segments that are not in the capture)
       give a `Skipped` saying how many; reading goes on at the next message.
       Data before the first SIP start line of a stream whose start is not in
       the capture (the capture began mid-stream) is passed over.
-    * A SIP datagram cut by the capture's snap length, or whose IP fragments
-      are not all in the capture, gives a `Skipped`.
+    * A SIP datagram cut by the capture's snap length, or whose IP or SCTP
+      fragments are not all in the capture.
+    * A frame holding SIP-looking text whose layers below SIP cannot be
+      decoded (damaged headers, an IP protocol, GRE payload or link type not
+      read): the reason names the layer.
+    * A pcapng packet on an interface its section does not describe.
     * A capture that is cut short or damaged never raises: what was read is
       given, then one `Skipped` whose reason starts with
       ``"capture cut short: "``.
+
+Other traffic (a `Record` of kind other, named in ``stats.other_kinds``)
+    TLS streams that are not SIP (443 to hosts that speak no SIP: HTTPS; any
+    other port), WebSocket opening handshakes, one-word keep-alives such as
+    ``hello`` on SIP flows.  Traffic with nothing SIP-like in it (ARP, DNS,
+    RTP, other TCP streams, CRLF and STUN keep-alives) is passed over
+    uncounted.
 
 Origins
     ``Origin(file, line, offset)`` of every item: ``line`` is the 1-based
     frame number (numbered as Wireshark numbers them) and ``offset`` the byte
     offset in the file where that frame's record starts.  The frame is the
     one in which the item became complete: for a message spread over TCP
-    segments or IP fragments, the one bringing its last byte, which is the
-    frame Wireshark shows it on.  A TLS stream is placed at its first
-    encrypted frame, a gap at the first frame after it, a cut-short capture
-    at the frame that could not be read.
+    segments, IP or SCTP fragments or WebSocket frames, the one bringing its
+    last byte, which is the frame Wireshark shows it on.  A TLS stream is
+    placed at its first encrypted frame, a gap at the first frame after it,
+    a cut-short capture at the frame that could not be read.
 
-dpkt's pcapng reader reads every packet with the first interface's link
-type and time resolution, and skips simple packet blocks (which are then not
-numbered).
+dpkt decodes the link layers and IP; SCTP chunks, GRE headers and WebSocket
+frames are read here, since dpkt gives neither DATA chunk fields nor GRE's
+Ethernet and ERSPAN payloads nor WebSocket at all.
 """
 
 from __future__ import annotations

@@ -663,3 +663,18 @@ def test_real_fuzzed_capture_reads_what_it_can_and_names_why_the_rest_is_skipped
     reasons = set(stats.skip_reasons)
     assert any(r.startswith("SIP text in a frame that cannot be decoded: IP protocol") for r in reasons)
     assert "IP fragments missing from the capture: SIP datagram not reassembled" in reasons
+
+
+def test_stats_names_the_other_traffic_and_sip_port_makes_a_tls_port_sip(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from siptrace.cli import main
+
+    monkeypatch.setenv(SIP_PORTS_ENV, "")     # restored after the test, whatever the command sets
+    path = write_pcap(tmp_path / "tls.pcap", [(at(0), A, 5060, B, 5060, "udp", request("OPTIONS")),
+                                              (at(1), A, 50001, B, 8443, "tcp", TLS_HELLO)])
+    out = CliRunner().invoke(main, ["stats", str(path), "--quiet"]).output
+    assert "records 2 = sip 1 + diagnostic 0 + other 1 + skipped 0 + errors 0" in out
+    assert "other 1: TLS stream on a port SIP does not use (not SIP)" in out
+    out = CliRunner().invoke(main, ["--sip-port", "8443", "stats", str(path), "--quiet"]).output
+    assert f"skipped 1: {TLS_REASON}" in out
