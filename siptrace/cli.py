@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import difflib
 import json
+import os
 import sys
 import textwrap
 from enum import IntEnum
@@ -118,8 +119,13 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="siptrace")
 @click.option("--traceback", is_flag=True, help="Show the Python traceback of an error.")
-def main(traceback: bool) -> None:
+@click.option("--sip-port", "sip_ports", type=click.IntRange(1, 65535), multiple=True,
+              help="In captures, TLS on this TCP port is SIP (repeatable); 5060-5080 always are, "
+                   "443 when the server speaks SIP in the capture.")
+def main(traceback: bool, sip_ports: tuple[int, ...]) -> None:
     """Read Lync / Skype for Business SIP traces and say what went wrong."""
+    if sip_ports:   # through the environment, so worker processes see it too
+        os.environ["SIPTRACE_SIP_PORTS"] = ",".join(str(port) for port in sip_ports)
 
 
 FILES = click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True, allow_dash=True))
@@ -232,6 +238,8 @@ def _stats_text(s: InputStats, show: int) -> None:
         click.echo(f"  {s.decode_replaced} records had bytes that are not UTF-8 (shown as \ufffd)")
     for reason, n in s.skip_reasons.most_common():
         click.echo(f"  skipped {n}: {reason}")
+    for kind, n in s.other_kinds.most_common():
+        click.echo(f"  other {n}: {kind}")
     for item in s.examples[:show]:
         click.echo(f"    {item.origin}: {item.reason}")
         if item.context:

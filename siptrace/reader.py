@@ -42,6 +42,7 @@ class InputStats:
     first_time: datetime | None = None
     last_time: datetime | None = None
     skip_reasons: Counter[str] = field(default_factory=Counter)
+    other_kinds: Counter[str] = field(default_factory=Counter)   # what the "other" records were, when named
     examples: list[Skipped] = field(default_factory=list)
     with_problems: int = 0          # SIP messages kept although something in them is wrong
     problem_examples: list[SipMessage] = field(default_factory=list)
@@ -84,6 +85,7 @@ class InputStats:
         for name in ("records", "sip", "diagnostic", "other", "skipped", "errors", "decode_replaced", "with_problems"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.skip_reasons.update(other.skip_reasons)
+        self.other_kinds.update(other.other_kinds)
         for when in (other.first_time, other.last_time):
             if when is not None:
                 self.first_time = when if self.first_time is None else min(self.first_time, when)
@@ -105,6 +107,7 @@ class InputStats:
             "with_problems": self.with_problems,
             "problems": [{"line": m.origin.line, "message": m.summary, "problems": list(m.problems)}
                          for m in self.problem_examples],
+            "other_kinds": dict(self.other_kinds),
         }
 
 
