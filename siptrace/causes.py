@@ -52,6 +52,8 @@ LINKS: tuple[Link, ...] = (
     # the ACK never reached the answerer: no media, the answerer hangs up
     Link("ms-diagnostics", "ack-missing", codes=_MEDIA),
     Link("error-records", "ack-missing", codes=_STALE),
+    # a session refresh failed mid-call: the BYE that ended the call carries the same cause in Reason
+    Link("ms-diagnostics", "mid-call-failure"),
     # a server said why the call failed: the failed call is its outcome
     Link("failed-call", "ms-diagnostics", same=("status",), cause_at_least=Severity.WARNING),
     # the Edge / front end logged the same DNS or certificate failure the 504 carries

@@ -19,7 +19,10 @@ def test_forked_call_answered_on_one_endpoint_has_no_finding():
 
 
 def test_failed_session_refresh_on_the_gateway_leg_is_a_mid_call_drop():
-    (f,) = _findings("session-refresh-481.mediation.log")
+    found = [f for f in _findings("session-refresh-481.mediation.log")
+             if f.call_id == "f6e1d0c2-3b4a-4f9e-8d7c-2a1b0c9d8e7f"]     # the gateway leg
+    (f,) = [f for f in found if f.cause is None]
+    assert all(s.cause == f.id and s.rule == "ms-diagnostics" for s in found if s is not f)   # the BYEs' Reason
     assert (f.rule, f.severity.value, f.call_id) == ("mid-call-failure", "error", "f6e1d0c2-3b4a-4f9e-8d7c-2a1b0c9d8e7f")
     assert {k: f.fact(k) for k in ("status", "session_expires_s", "min_se_s", "refresher", "bye_from")} == {
         "status": 481, "session_expires_s": 1800, "min_se_s": 90, "refresher": "uac", "bye_from": "caller"}

@@ -112,6 +112,8 @@ def test_a_call_dropped_after_a_481_at_30_minutes_is_found_by_every_entry_point(
     path = write("drop.log", _long_call_dropped_after_481_at_30_minutes())
     results = _every_entry_point([str(path)], tmp_path)
     _assert_same(results)
-    (finding,) = [json.loads(f) for f in results["load"][1]]
+    found = [json.loads(f) for f in results["load"][1]]
+    (finding,) = [f for f in found if f["caused_by"] is None]       # the Reason on the BYE is its symptom
+    assert all(f["caused_by"] == finding["id"] for f in found if f is not finding)
     assert finding["rule"] == "mid-call-failure" and finding["call_id"] == CID
     assert finding["facts"]["since_answer_s"] == 1800.0 and finding["facts"]["status"] == 481

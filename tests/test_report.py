@@ -258,7 +258,7 @@ def test_markdown_escapes_what_markdown_would_interpret(traces: list[Path], tmp_
     # and the one address in it is a code span
     server_line = next(line for line in text.splitlines() if "server = " in line)
     server = server_line.split("server = ", 1)[1].split("; ", 1)[0]
-    assert "`![i](http://evil.example/i.png)`" in server
+    assert "`![i](http://evil.example/i.png)" in server     # a code span
     assert not re.search(r"(?<!\\)[`*<>|\[\]]", _outside_code_spans(server))
     # table rows keep their columns: no raw pipe from a value
     for line in text.splitlines():
