@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from siptrace.cli import main
@@ -155,3 +156,19 @@ def test_diagnose_reads_standard_input_as_it_reads_the_file():
         assert [(f["rule"], f["summary"], [e["line"] for e in f["evidence"]]) for f in got] == \
             [(f["rule"], f["summary"], [e["line"] for e in f["evidence"]]) for f in want]
         assert {e["file"] for f in got for e in f["evidence"]} == {"<stdin>"}
+
+
+@pytest.mark.parametrize("names, expected", [
+    (["um-ack-retarget-bye.fe.log"], "ocslogger"),
+    (["um-ack-retarget-bye.fe.log", "um-ack-retarget-bye.edge.log"], "ocslogger"),
+    (["um-ack-retarget-bye.client.UccApilog"], "uccapi"),
+    (["um-ack-retarget-bye.snooper.txt"], "sip"),
+    (["um-ack-retarget-bye.client.UccApilog", "um-ack-retarget-bye.fe.log"], "mixed"),
+])
+def test_stats_json_format_is_the_inputs_format_or_mixed(names, expected):
+    from conftest import sample
+
+    doc = json.loads(run("stats", *[str(sample(n)) for n in names], "--format", "json").output)
+    assert doc["format"] == expected
+    assert [i["format"] for i in doc["inputs"]] == [
+        {"log": "ocslogger", "UccApilog": "uccapi", "txt": "sip"}[n.rsplit(".", 1)[1]] for n in names]
