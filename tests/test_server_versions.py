@@ -41,7 +41,10 @@ def test_lync_2010_one_line_records_are_whole_other_records_not_records_cut_shor
 def test_lync_2010_trace_gives_the_findings_of_the_same_call_in_a_later_version():
     later = diagnose_stream([str(sample("dns-failure-1008.fe.log"))])
     lync2010 = diagnose_stream([str(sample(LYNC2010))])
-    assert [(f.rule, f.summary) for f in lync2010.findings] == [(f.rule, f.summary) for f in later.findings]
+    def same_call(summary: str) -> str:
+        return summary.replace("bfc5807bbe401f72aaa65beb6f3b4229", "4fe7ee86678cf4f87719d675bc92433e")
+
+    assert [(f.rule, f.summary) for f in lync2010.findings] == [(f.rule, same_call(f.summary)) for f in later.findings]
     assert any(f.rule == "ms-diagnostics" and f.fact("code") == 1008 for f in lync2010.findings)
 
 
