@@ -7,8 +7,8 @@ so the share is decided by the Call-ID, found with a byte search before any
 grammar runs: the first line of the record that is a ``Call-ID:`` (or ``i:``)
 header or a diagnostic record's ``SIP-Call-ID:`` field.  A record with no
 Call-ID that is plainly neither SIP nor diagnostic (TF_CONNECTION, TF_SECURITY...,
-and every record of one line) is only counted, so those are spread by a hash of their first line.  Whatever
-else has no Call-ID (text outside records, records cut short, SIP or diagnostic
+every record of one line) is only counted, so those are spread by a hash of
+their first line.  Whatever else has no Call-ID (text outside records, records cut short, SIP or diagnostic
 records without one) belongs to worker 0, which also keeps the "(no Call-ID)"
 bucket whole.  Each piece is owned by exactly one worker, so the counts of all
 workers add up to the counts of one reader.
