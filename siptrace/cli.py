@@ -229,7 +229,7 @@ def stats(files: tuple[str, ...], input_format: str | None, quiet: bool, fmt: st
 
 
 def _stats_text(s: InputStats, show: int) -> None:
-    click.echo(f"{s.path}")
+    click.echo(f"{s.path} ({s.format})")
     click.echo(f"  records {s.records} = sip {s.sip} + diagnostic {s.diagnostic} + other {s.other}"
                f" + skipped {s.skipped} + errors {s.errors}")
     span = f"{s.first_time.isoformat()} .. {s.last_time.isoformat()}" if s.first_time and s.last_time else "-"

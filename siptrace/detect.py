@@ -11,6 +11,9 @@ _PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
 # SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT (RFC 3261 §25.1): SIP/2.0, and the
 # SIP/7.0 of RFC 4475's torture test, which is still SIP text to read
 _SIP_VERSION = re.compile(rb"SIP/[0-9]+\.[0-9]+", re.IGNORECASE)
+# A client log line's prefix, "MM/DD/YYYY|hh:mm:ss.mmm PID:TID LEVEL ::" (PREFIX in grammars/uccapi.lark)
+_CLIENT_PREFIX = re.compile(rb"^[0-9]{2}/[0-9]{2}/[0-9]{4}\|[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{1,6}[ \t]+"
+                            rb"[0-9A-Fa-f]+(?::[0-9A-Fa-f]+)?[ \t]+[A-Za-z]+[ \t]*::", re.M)
 
 
 def is_capture(head: bytes) -> bool:
@@ -25,9 +28,7 @@ def detect(head: bytes, name: str = "") -> str | None:
     if b"$$begin_record" in head or b"$$end_record" in head or head.lstrip(b"\xef\xbb\xbf").startswith(b"TL_"):
         return "ocslogger"
     lowered = head.lower()
-    if low_name.endswith(".uccapilog") or (
-            (b"sending packet" in lowered or b"data received" in lowered or b"received packet" in lowered)
-            and b"|" in head):
+    if low_name.endswith(".uccapilog") or _CLIENT_PREFIX.search(head) is not None:
         return "uccapi"
     if b"SIP/2.0" in head or b"sip/2.0" in lowered or _SIP_VERSION.search(head):
         return "sip"

@@ -80,6 +80,8 @@ class FastRecordParser:
             tail = t.group(1).strip()
             pos = t.end()
         first = (level, flag, machine, pid_tid, stamp, source, (sequence, tail))
+        if begin is None and pos == len(text):      # a record of one line (one_line)
+            return (first, (), (), None)
 
         fields: list[tuple[str, str]] = []
         texts: list[str] = []

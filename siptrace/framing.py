@@ -3,12 +3,17 @@
 A plain string test finds the boundaries (a record starts with a line
 beginning ``TL_`` or holding ``$$begin_record``, and ends with a line
 ``$$end_record``); ocslogger.lark decides whether what lies between is a
-record.  Text outside records and records cut short are reported, never
-dropped: they become `Junk` and `Truncated` pieces with file:line.
+record.  A first line without ``$$begin_record`` that the next record start
+(or the end of the input) follows at once, blank lines aside, is a whole
+record of one line: Lync 2010 SIPStack traces are full of them
+(``TL_INFO(TF_COMPONENT) [1]... From client connection, CID [0x2F]``).
+Text outside records and records cut short are reported, never dropped:
+they become `Junk` and `Truncated` pieces with file:line.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -56,6 +61,11 @@ def is_record_end(line: bytes) -> bool:
     return line.startswith(END_MARK) and not line[len(END_MARK):].strip()
 
 
+def may_stand_alone(first_line: bytes) -> bool:
+    """Whether a record's first line can be the whole record: it opens no ``$$begin_record``."""
+    return BEGIN_MARK not in first_line
+
+
 def frame(lines: Iterable[bytes], first_line: int = 1, first_offset: int = 0) -> Iterator[Piece]:
     """Group lines (each ending in ``\\n`` but maybe the last) into pieces.
 
@@ -79,7 +89,7 @@ def frame(lines: Iterable[bytes], first_line: int = 1, first_offset: int = 0) ->
                 yield RawRecord(b"".join(rec), rec_line, rec_off)
                 rec = None
             elif is_record_start(line):
-                yield Truncated(b"".join(rec), rec_line, rec_off, at_eof=False)
+                yield _cut_by_next(rec, rec_line, rec_off, at_eof=False)
                 rec, rec_line, rec_off = [line], lineno, offset
             else:
                 rec.append(line)
@@ -94,9 +104,16 @@ def frame(lines: Iterable[bytes], first_line: int = 1, first_offset: int = 0) ->
             junk.append(line)
         offset += len(line)
     if rec is not None:
-        yield Truncated(b"".join(rec), rec_line, rec_off, at_eof=True)
+        yield _cut_by_next(rec, rec_line, rec_off, at_eof=True)
     if junk:
         yield Junk(b"".join(junk), junk_line, junk_off, len(junk))
+
+
+def _cut_by_next(rec: list[bytes], line: int, offset: int, at_eof: bool) -> Piece:
+    """A record that the next start (or the end) interrupts: whole when it is one line, else cut."""
+    if may_stand_alone(rec[0]) and not any(r.strip() for r in rec[1:]):
+        return RawRecord(rec[0], line, offset)
+    return Truncated(b"".join(rec), line, offset, at_eof=at_eof)
 
 
 BLOCK = 1 << 20
@@ -118,6 +135,8 @@ class _Finder:
         self._end_from: int | None = None   # where the remembered end search started
         self._end = -1         # its result: just past the end line, or -1
         self._end_at = -1      # where that end line starts
+        self._mark_from = len(buf) + 1   # where the remembered "\n$$end_record" search started
+        self._mark = -1                  # its result
 
     def _next_tl(self, pos: int) -> int:
         if self._tl == -1 or (self._tl >= pos):
@@ -154,6 +173,14 @@ class _Finder:
         self._end_at = self.buf.rfind(b"\n", 0, found - 1) + 1 if found != -1 else -1
         return found
 
+    def end_mark(self, pos: int) -> int:
+        """Index of the first "\\n$$end_record" at or after pos, or -1 (remembered: records
+        that never end must not make every later record search the rest of the buffer)."""
+        if self._mark_from <= pos and (self._mark == -1 or self._mark >= pos):
+            return self._mark
+        self._mark_from, self._mark = pos, self.buf.find(b"\n" + END_MARK, pos)
+        return self._mark
+
     def next_start(self, pos: int) -> int:
         a, b = self._next_tl(pos), self._next_begin(pos)
         if a == -1:
@@ -176,12 +203,12 @@ def _next_end(buf: bytes, pos: int) -> int:
     return -1
 
 
-def _plain_end(buf: bytes, pos: int) -> int:
+def _plain_end(buf: bytes, pos: int, finder: _Finder) -> int:
     """Index just past the record's end line, for the common record: its first
     ``$$end_record`` line (at or after ``pos``, a line start) is a proper end
     line and no record starts before it.  -1 when it is not so plain (then
     `_Finder` decides), so the result is always the one `_Finder` would give."""
-    at = buf.find(b"\n" + END_MARK, pos - 1)
+    at = finder.end_mark(pos - 1)
     if at == -1:
         return -1
     eol = buf.find(b"\n", at + 1)
@@ -190,6 +217,24 @@ def _plain_end(buf: bytes, pos: int) -> int:
     if buf.find(b"\nTL_", pos - 1, at) != -1 or buf.find(BEGIN_MARK, pos, at) != -1:
         return -1
     return eol + 1
+
+
+_MORE = -2                  # `_alone`: the rest of the buffer is blank, more input may follow
+_BLANKS = re.compile(rb"\s*")
+
+
+def _alone(buf: bytes, pos: int, finder: _Finder, final: bool) -> int:
+    """For a first line without a begin marker ending at ``pos``: ``pos`` when the record
+    is that line alone (only blank lines before the next record start or the end of
+    the input), -1 when other lines follow it, `_MORE` when the buffer cannot tell."""
+    if buf.startswith(b"TL_", pos):
+        return pos
+    n = len(buf)
+    nxt = finder.next_start(pos) if pos < n else -1
+    stop = n if nxt == -1 else nxt
+    if _BLANKS.match(buf, pos, stop).end() != stop:   # type: ignore[union-attr]
+        return -1
+    return pos if nxt != -1 or final else _MORE
 
 
 def _junk(buf: bytes, a: int, b: int, line: int, offset: int) -> Junk | None:
@@ -262,8 +307,17 @@ def frame_blocks(blocks: Iterable[bytes], first_line: int = 1, first_offset: int
                 break
             first_eol = buf.find(b"\n", start)
             after_first = n if first_eol == -1 else first_eol + 1
-            end = _plain_end(buf, after_first) if first_eol != -1 else -1
+            end = -1
+            if buf.find(BEGIN_MARK, start, after_first) == -1:
+                end = _alone(buf, after_first, finder, final)
+                if end == _MORE:
+                    if n - start <= MAX_RECORD:
+                        carry = buf[start:] + carry
+                        break
+                    end = after_first
             nxt = -1
+            if end == -1:
+                end = _plain_end(buf, after_first, finder) if first_eol != -1 else -1
             if end == -1:
                 end = finder.next_end(after_first)
                 nxt = finder.next_start(after_first)

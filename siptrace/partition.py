@@ -6,9 +6,9 @@ share of them.  All records of one call must land in one worker,
 so the share is decided by the Call-ID, found with a byte search before any
 grammar runs: the first line of the record that is a ``Call-ID:`` (or ``i:``)
 header or a diagnostic record's ``SIP-Call-ID:`` field.  A record with no
-Call-ID that is plainly neither SIP nor diagnostic (TF_CONNECTION, TF_SECURITY...)
-is only counted, so those are spread by a hash of their first line.  Whatever
-else has no Call-ID (text outside records, records cut short, SIP or diagnostic
+Call-ID that is plainly neither SIP nor diagnostic (TF_CONNECTION, TF_SECURITY...,
+every record of one line) is only counted, so those are spread by a hash of
+their first line.  Whatever else has no Call-ID (text outside records, records cut short, SIP or diagnostic
 records without one) belongs to worker 0, which also keeps the "(no Call-ID)"
 bucket whole.  Each piece is owned by exactly one worker, so the counts of all
 workers add up to the counts of one reader.
@@ -77,8 +77,9 @@ class Share:
         key = call_id_key(data, start, end)
         if key is not None:
             return zlib.crc32(key) % self.count
-        if _JUDGED.search(data, start, end) is None:      # only counted: any worker may
-            eol = data.find(b"\n", start, end)
+        eol = data.find(b"\n", start, end)
+        # only counted (a record of one line is never SIP or diagnostic): any worker may
+        if eol in (-1, end - 1) or _JUDGED.search(data, start, end) is None:
             return zlib.crc32(data[start:eol if eol != -1 else end]) % self.count
         return 0
 

@@ -280,7 +280,9 @@ class Reader:
                 yield from items
 
     def totals(self) -> InputStats:
-        total = InputStats("total")
+        """The counts of every input together; its format is theirs, or "mixed"."""
+        formats = {s.format for s in self.stats}
+        total = InputStats("total", format=formats.pop() if len(formats) == 1 else "mixed" if formats else "none")
         for s in self.stats:
             total.add(s)
             total.bytes += s.bytes

@@ -248,7 +248,9 @@ def build_record(parsed: tuple, origin: Origin) -> SipMessage | DiagRecord | Rec
     pid, _, tid = pid_tid.partition(".")
     component, function, src_file, src_line = _split_source(source)
     by_name = {k.lower(): v for k, v in fields}
-    is_diag = sip is None and (flag in _DIAG_FLAGS or by_name.get("logtype", "").lower() == "diagnostic")
+    # a record of one line (Lync 2010's "... From client connection, CID [0x2F]") names no call
+    is_diag = sip is None and bool(fields or texts) and (
+        flag in _DIAG_FLAGS or by_name.get("logtype", "").lower() == "diagnostic")
     kind = Kind.SIP if sip is not None else Kind.DIAGNOSTIC if is_diag else Kind.OTHER
     record = Record(origin=origin, time=when, level=level, flag=flag, machine=machine,
                     pid=int(pid, 16), tid=int(tid, 16), sequence=counter if sequence is None else sequence,

@@ -62,3 +62,9 @@ CONNECTION = (
 )
 
 ALL = PROTOCOL_INVITE + DIAG_TAIL_SEQUENCE + COMPONENT_FREE_TAIL + CONNECTION
+
+# Lync 2010 SIPStack: a whole record on one line, no $$begin_record / $$end_record
+ONE_LINE = (
+    "TL_INFO(TF_COMPONENT) [1]0A1C.0F2C::06/14/2011-14:07:21.630.00052A64 "
+    "(SIPStack,CSIPMessage::TraceSource:SIPMessage.cpp(2188)) From client connection, CID [0x3E2C00]\r\n"
+)

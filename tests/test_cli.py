@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 from siptrace.cli import main
@@ -177,3 +178,19 @@ def test_an_unexpected_error_is_one_line_and_exit_2_not_a_traceback(tmp_path):
     shown = subprocess.run([sys.executable, "-c", code, "--traceback", "diagnose", sample],
                            capture_output=True, text=True)
     assert "Traceback" in shown.stderr
+
+
+@pytest.mark.parametrize("names, expected", [
+    (["um-ack-retarget-bye.fe.log"], "ocslogger"),
+    (["um-ack-retarget-bye.fe.log", "um-ack-retarget-bye.edge.log"], "ocslogger"),
+    (["um-ack-retarget-bye.client.UccApilog"], "uccapi"),
+    (["um-ack-retarget-bye.snooper.txt"], "sip"),
+    (["um-ack-retarget-bye.client.UccApilog", "um-ack-retarget-bye.fe.log"], "mixed"),
+])
+def test_stats_json_format_is_the_inputs_format_or_mixed(names, expected):
+    from conftest import sample
+
+    doc = json.loads(run("stats", *[str(sample(n)) for n in names], "--format", "json").output)
+    assert doc["format"] == expected
+    assert [i["format"] for i in doc["inputs"]] == [
+        {"log": "ocslogger", "UccApilog": "uccapi", "txt": "sip"}[n.rsplit(".", 1)[1]] for n in names]

@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from siptrace.framing import frame, frame_blocks
+from siptrace.framing import RawRecord, Truncated, frame, frame_blocks
 
-from records_text import ALL, COMPONENT_FREE_TAIL, CONNECTION, PROTOCOL_INVITE
+from records_text import ALL, COMPONENT_FREE_TAIL, CONNECTION, ONE_LINE, PROTOCOL_INVITE
 
 
 def _blocks(data: bytes, size: int) -> list[bytes]:
@@ -22,7 +22,8 @@ def _same(data: bytes) -> None:
 
 
 PIECES = [PROTOCOL_INVITE, CONNECTION, COMPONENT_FREE_TAIL, "noise line\r\n", "\r\n", "  \n",
-          PROTOCOL_INVITE[:250] + "\r\n", "$$end_record\r\n", "x $$begin_record\n", "TL_\n"]
+          PROTOCOL_INVITE[:250] + "\r\n", "$$end_record\r\n", "x $$begin_record\n", "TL_\n",
+          ONE_LINE, ONE_LINE, ONE_LINE.rstrip("\r\n")]
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -39,6 +40,11 @@ def test_block_scanner_matches_reference_on_random_mixtures(seed):
 
 def test_block_scanner_on_records_without_begin_markers_only():
     _same((COMPONENT_FREE_TAIL * 50).encode())
+
+
+def test_block_scanner_on_one_line_records_only():
+    _same((ONE_LINE * 300).encode())
+    _same((ONE_LINE * 300).replace("\r\n", "\n\n").encode())
 
 
 def test_all_three_tails_and_lf_endings():
@@ -58,3 +64,35 @@ def test_the_reader_counts_every_line_once_framing_has_seen_them(tmp_path, data)
     list(reader)
     written = path.read_bytes()
     assert reader.stats[0].lines == written.count(b"\n") + (0 if written.endswith(b"\n") else 1)
+
+
+def _pieces(text: str) -> list:
+    pieces = list(frame_blocks([text.encode()]))
+    assert pieces == list(frame(text.encode().splitlines(keepends=True)))
+    return pieces
+
+
+def test_a_first_line_without_begin_marker_followed_by_the_next_record_is_a_whole_record():
+    pieces = _pieces(ONE_LINE + PROTOCOL_INVITE + ONE_LINE + "\r\n\r\n" + ONE_LINE + CONNECTION + ONE_LINE)
+    assert [type(p) for p in pieces] == [RawRecord] * 6
+    assert [p.data.decode() for p in pieces] == [ONE_LINE, PROTOCOL_INVITE, ONE_LINE, ONE_LINE, CONNECTION, ONE_LINE]
+    assert [p.line for p in pieces] == [1, 2, 24, 27, 28, 36]
+
+
+def test_a_one_line_record_at_the_end_without_a_line_end_is_whole():
+    pieces = _pieces(PROTOCOL_INVITE + ONE_LINE.rstrip("\r\n"))
+    assert isinstance(pieces[-1], RawRecord) and pieces[-1].data == ONE_LINE.rstrip("\r\n").encode()
+
+
+def test_a_first_line_without_begin_marker_and_lines_after_it_but_no_end_is_still_cut_short():
+    # what follows it makes it a record of several lines, and its $$end_record is missing
+    cut = COMPONENT_FREE_TAIL.replace("$$end_record\r\n", "")
+    pieces = _pieces(cut + PROTOCOL_INVITE + cut)
+    assert [type(p) for p in pieces] == [Truncated, RawRecord, Truncated]
+    assert not pieces[0].at_eof and pieces[2].at_eof
+
+
+def test_a_first_line_with_a_begin_marker_alone_is_cut_short_not_a_record():
+    first = PROTOCOL_INVITE.split("\r\n", 1)[0] + "\r\n"
+    pieces = _pieces(first + ONE_LINE + first)
+    assert [type(p) for p in pieces] == [Truncated, RawRecord, Truncated]

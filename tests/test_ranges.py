@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import random
 import re
 
 import pytest
 
 from siptrace import ranges
-from siptrace.framing import BEGIN_MARK, Truncated, frame
+from siptrace.framing import BEGIN_MARK, RawRecord, Truncated, frame
 from siptrace.partition import Share
 from siptrace.ranges import cut_points, index_path, read_pieces, write_index
 from siptrace.reader import InputStats
@@ -73,6 +74,18 @@ def test_junk_cut_records_crlf_and_a_missing_last_line_end_survive_the_cuts(tmp_
         last = end
     damaged = b"\xef\xbb\xbf" + b"".join(out) + data[last:] + b"TL_INFO(TF_PROTOCOL) [0]0A1C.0F2C::no end"
     _check(damaged, tmp_path, count)
+
+
+@pytest.mark.parametrize("count", [2, 3, 5])
+def test_one_line_records_at_and_around_the_cuts_stay_whole_records(tmp_path, count):
+    from records_text import ONE_LINE, PROTOCOL_INVITE
+
+    rng = random.Random(count)
+    parts = [rng.choice([ONE_LINE, ONE_LINE, ONE_LINE + "\r\n", PROTOCOL_INVITE]) for _ in range(400)]
+    data = ("".join(parts) + ONE_LINE.rstrip("\r\n")).encode()
+    per_worker = _check(data, tmp_path, count)
+    pieces = [p for ps in per_worker for p in ps]
+    assert len(pieces) == 401 and all(isinstance(p, RawRecord) for p in pieces)
 
 
 def test_a_record_cut_short_just_before_a_cut_is_cut_by_the_next_record_not_the_end(tmp_path):
