@@ -55,13 +55,26 @@ class Stopped(BaseException):
         self.signum = signum
 
 
+_MAIN_PID: int | None = None
+
+
 def _stop(signum: int, _frame: Any) -> None:
+    import os
+    import signal
+
+    if os.getpid() != _MAIN_PID:        # a worker process (forked): the parent decides; end quietly
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
     raise Stopped(signum)
 
 
 def _catch_signals() -> None:
+    import os
     import signal
 
+    global _MAIN_PID
+    _MAIN_PID = os.getpid()
     for name in ("SIGTERM", "SIGHUP"):
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), _stop)

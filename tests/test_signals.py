@@ -62,3 +62,16 @@ def test_signal_while_waiting_on_a_pipe_exits_with_its_code(tmp_path):
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 143, err
     assert err.strip() == "siptrace: stopped by SIGTERM"
+
+
+def test_a_worker_ended_by_its_parent_exits_quietly_not_with_a_traceback():
+    code = ("import multiprocessing as mp, os, signal, sys, time\n"
+            "from siptrace import cli\n"
+            "cli._catch_signals()\n"
+            "def work(): time.sleep(30)\n"
+            "proc = mp.get_context('fork').Process(target=work); proc.start()\n"
+            "time.sleep(0.5); proc.terminate(); proc.join(10)\n"
+            "print(proc.exitcode)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == str(-signal.SIGTERM)
+    assert out.stderr == ""
