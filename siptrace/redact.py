@@ -26,7 +26,13 @@ Theory of operation:
 * After the structured replacements, a final sweep replaces any remaining
   whole-token occurrence (case-insensitive, longest first) of any collected
   original, for names that appear in free text (diagnostic text, XML bodies,
-  ``Data:`` fields).
+  ``Data:`` fields) or inside other names (``jdoe`` in ``jdoe-laptop``).
+  `sweep` applies it to a report's own text, so a value a pattern missed in one
+  place but that was learned in another never reaches an output.
+* Every pattern is linear in its input and nothing recurses on it (see the
+  patterns' comment and `_Sweeper`).
+* Input folder and file names are replaced too (``file1.log``): they often name
+  the customer, the user or a ticket.
 * Authentication header values keep their scheme and parameter names; every
   parameter value is replaced.  SDP keys (``a=crypto`` inline keys,
   ``a=ice-pwd``) are replaced too.
@@ -143,6 +149,7 @@ _PHONE_USER = re.compile(r"^\+?[\d().\-]*\d[\d().\-]*$")
 _CONTROL_LENGTH = re.compile(r"\d+")
 _PARAM_NAME = re.compile(r"[A-Za-z][\w.\-]{0,39}")
 _HEX_ID = re.compile(r"[0-9A-Fa-f\-]{16,}")
+_DIGIT = re.compile(r"\d")
 _CSEQ = re.compile(r"\s*\d{1,10}\s+[A-Za-z\-]{1,40}\s*")
 _USER_AFTER = re.compile(r"([^@\s<>\"';:,]+)(?:;[^@\s<>\"']*)?@")
 # XML namespace hosts in message bodies: public, not the deployment's, left as they are.
@@ -235,7 +242,7 @@ class Redactor:
         self._reserved: set[str] = set()        # every original seen, lower-cased
         self._domains: set[str] = set()         # registrable domains named in URIs, Vias, Peers
         self._sweep: dict[str, str] = {}       # original (lower) → pseudonym, for the final sweep
-        self._sweep_re: re.Pattern[str] | None = None
+        self._sweeper: _Sweeper | None = None
         self._sweep_size = -1
         self._dry = False
         self._seen: set[tuple[str, str]] = set()
@@ -768,7 +775,7 @@ class Redactor:
             text = _TEL.sub(self._tel, text)
         if "@" in text:
             text = _USERINFO_RUN.sub(self._userinfo_run, text)
-        if any(ch.isdigit() for ch in text):
+        if _DIGIT.search(text):
             text = _PHONE.sub(self._phone_match, text)
             if text.count(":") >= 2:
                 text = _IPV6.sub(self._ipv6_match, text)
@@ -971,14 +978,10 @@ class Redactor:
         size = len(self._sweep)
         # while items are rewritten, a few late pseudonyms do not rebuild the pattern each time;
         # `sweep` (each output's text) always uses every value learned
-        if self._sweep_re is None or (size != self._sweep_size and (fresh or size > self._sweep_size * 1.05 + 16)):
-            self._sweep_re = _trie_regex(self._sweep)
+        if self._sweeper is None or (size != self._sweep_size and (fresh or size > self._sweep_size * 1.05 + 16)):
+            self._sweeper = _Sweeper(dict(self._sweep))
             self._sweep_size = size
-
-        def swap(m: re.Match[str]) -> str:
-            return self._sweep.get(m.group(0).lower(), m.group(0))
-
-        return self._sweep_re.sub(swap, text)
+        return self._sweeper(text)
 
 
 # ---------------------------------------------------------------------- helpers
@@ -1048,95 +1051,66 @@ def _adjust_length(value: str, grew: int) -> str:
     return value[: m.start()] + str(max(0, int(m.group(0)) + grew)) + value[m.end():]
 
 
-_TRIE_WORD = 1000    # longer originals are matched as plain alternatives
-_TRIE_NESTING = 100  # words that would nest deeper (each a prefix of the next) too: sre compiles recursively
-_END = ""
+_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+_FIRST_RUN = re.compile(r"[a-z0-9]+")
+# where a swept word may start: after a character that is not a letter or digit, or after a
+# %XX escape (sip%3Ajdoe); the group is the run of letters and digits from there
+_TOKEN_START = re.compile(r"(?:(?<![a-z0-9])|(?<=%[0-9a-f]{2}))(?=([a-z0-9]+))")
 
 
-def _trie_regex(words: Iterable[str]) -> re.Pattern[str]:
-    """One case-insensitive regex matching any of ``words`` as a whole token, longest first.
+class _Sweeper:
+    """Finds every original of a table in a text as a whole token, any case, longest first.
 
-    A token boundary is a character that is not a letter or digit, or a ``%XX``
-    escape before the word, so ``jdoe`` is found in ``jdoe-laptop`` and ``sip%3Ajdoe``.
-    Runs of the trie without a branch are written as one literal, so the nesting
-    of groups follows the branch points, not the length of the words.
+    The originals are indexed by their first run of letters and digits and the next four
+    characters, so one pass over the text's tokens finds them, whatever their number or
+    length: no pattern to compile, nothing that recurses, linear in the text.  A token
+    boundary is any character but an ASCII letter or digit, so ``jdoe`` is found in
+    ``jdoe-laptop`` and ``JDOE-PC``, never in ``jdoes``.
     """
-    words = sorted(set(w.lower() for w in words if w))
-    flat = [w for w in words if len(w) > _TRIE_WORD]
-    trie: dict[str, Any] = {}
-    for word in (w for w in words if len(w) <= _TRIE_WORD):
-        node = trie
-        for ch in word:
-            node = node.setdefault(ch, {})
-        node[_END] = True
-    flat += _too_deep(trie)
 
-    def build(node: dict[str, Any], depth: int) -> str:
-        branches = []
-        for ch, child in sorted(node.items()):
-            if ch == _END:
+    def __init__(self, table: dict[str, str]) -> None:
+        self.table = table
+        self.index: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        self.runs: set[str] = set()
+        for word in table:
+            m = _FIRST_RUN.search(word)
+            if m is None:
                 continue
-            literal = [ch]
-            while len(child) == 1 and _END not in child:      # a run without a branch: one literal
-                (nxt, child), = child.items()
-                literal.append(nxt)
-            branches.append(re.escape("".join(literal)) + build(child, depth + 1))
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        return f"(?:{body})?" if _END in node else body
+            lead, rest = word[: m.start()], word[m.end():]
+            self.runs.add(m.group(0))
+            self.index.setdefault((m.group(0), rest[:4]), []).append((lead, word))
+        for bucket in self.index.values():
+            bucket.sort(key=lambda lead_word: len(lead_word[1]), reverse=True)
 
-    # alternatives are tried longest-first because every branch is greedy and the
-    # optional end marker comes last; the look-arounds keep matches to whole tokens
-    flat.sort(key=len, reverse=True)
-    branches = [re.escape(w) for w in flat] + ([build(trie, 0)] if trie else [])
-    return re.compile(r"(?:(?<![A-Za-z0-9])|(?<=%[0-9A-Fa-f]{2}))(?:" + "|".join(branches) + r")(?![A-Za-z0-9])",
-                      re.I)
-
-
-def _too_deep(trie: dict[str, Any]) -> list[str]:
-    """Remove from ``trie`` the words below more than `_TRIE_NESTING` branch points; return them."""
-    removed: list[str] = []
-    stack: list[tuple[dict[str, Any], str, int]] = [(trie, "", 0)]
-    while stack:
-        node, prefix, depth = stack.pop()
-        forks = depth + (1 if len(node) > 1 or _END in node else 0)
-        if forks > _TRIE_NESTING:
-            removed.extend(_words_under(node, prefix))
-            node.clear()
-            continue
-        for ch, child in node.items():
-            if ch != _END:
-                stack.append((child, prefix + ch, forks))
-    _prune(trie)
-    return removed
-
-
-def _words_under(node: dict[str, Any], prefix: str) -> list[str]:
-    out, stack = [], [(node, prefix)]
-    while stack:
-        n, p = stack.pop()
-        for ch, child in n.items():
-            if ch == _END:
-                out.append(p)
-            else:
-                stack.append((child, p + ch))
-    return out
-
-
-def _prune(trie: dict[str, Any]) -> None:
-    """Drop the branches that lost all their words (iteratively: no recursion on word length)."""
-    order: list[tuple[dict[str, Any], str, dict[str, Any]]] = []
-    stack = [trie]
-    while stack:
-        node = stack.pop()
-        for ch, child in node.items():
-            if ch != _END:
-                order.append((node, ch, child))
-                stack.append(child)
-    for parent, ch, child in reversed(order):
-        if not child:
-            del parent[ch]
+    def __call__(self, text: str) -> str:
+        low = text.lower()
+        if len(low) != len(text):   # a character whose lower case is longer (İ): keep positions
+            low = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+        out: list[str] = []
+        pos = 0
+        for m in _TOKEN_START.finditer(low):
+            run = m.group(1)
+            if run not in self.runs or m.start() < pos:
+                continue
+            after = m.start() + len(run)
+            found = None
+            for k in range(4, -1, -1):
+                for lead, word in self.index.get((run, low[after:after + k]), ()):
+                    begin = m.start() - len(lead)
+                    end = begin + len(word)
+                    if (begin >= pos and low.startswith(word, begin) and (end == len(low) or low[end] not in _ALNUM)
+                            and (not lead or begin == 0 or low[begin - 1] not in _ALNUM)):
+                        found = begin, end, self.table[word]
+                        break
+                if found:
+                    break
+            if found:
+                out += [text[pos:found[0]], found[2]]
+                pos = found[1]
+        if not out:
+            return text
+        out.append(text[pos:])
+        return "".join(out)
 
 
 __all__ = ["Redactor", "CATEGORIES"]
