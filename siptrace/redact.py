@@ -681,6 +681,8 @@ class Redactor:
     # ------------------------------------------------------------------ the pseudonym table
     def _pseudo(self, cat: str, original: str, make: Callable[[int], str] | None = None, *, fold: bool = True,
                 extra: tuple[str, ...] = (), sweep_min: int = 2, replay: Callable[[], object] | None = None) -> str:
+        if original.lower() == "redacted":
+            return original     # an authentication value replaced earlier in the same text
         key = original.lower() if fold else original
         table = self._maps[cat]
         found = table.get(key)

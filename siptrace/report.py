@@ -310,7 +310,7 @@ def _redaction_line(report: Report) -> str | None:
     if not report.redacted:
         return None
     what = ["user names", "display names", "phone numbers", "IP addresses", "tags", "Call-IDs", "EPIDs",
-            "GRUUs", "authentication values"]
+            "GRUUs", "conference ids", "authentication values", "input file names"]
     if report.redacted_domains:
         what += ["domains", "host names"]
     return f"Redacted: {', '.join(what[:-1])} and {what[-1]} are replaced by consistent pseudonyms."
