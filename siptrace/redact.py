@@ -123,7 +123,7 @@ _XML_DISPLAY_ATTR = re.compile(r"(?i)(\b(?:displayName|display-name|friendlyName
 _DOMAIN_USER = re.compile(r"(?<![\w.\-\\\[$])([A-Za-z][\w.\-]{0,14})(\\{1,2})([A-Za-z0-9][\w.\-$]{0,63})(?![\w\\$])")
 # UserName=jdoe, user="jdoe", account=…, upn=… (not ;user=phone, the URI parameter: see the values kept)
 _USER_KEY = re.compile(r"(?i)(?<![\w-])((?:user(?:[-_]?(?:name|id))?|account(?:[-_]?name)?|upn|samaccountname|"
-                       r"log[io]n(?:[-_]?name)?)[ \t]*=[ \t]*)(\"?)([^;,\"\s&<>\\@]+)(?![\\@\w])")
+                       r"log[io]n(?:[-_]?name)?)[ \t]*=[ \t]*)(\"?)([^;,\"\s&<>\\@=]+)(?![\\@\w])")
 _USER_KEY_VALUES = frozenset({"phone", "ip", "dialstring", "redacted", "none", "null", "unknown", "anonymous"})
 # the characters of a user part and its parameters, as one maximal run just before "@"
 _USERINFO_RUN = re.compile(r"(?<![\w.%+\-;=])[\w.%+\-;=]++(?=@[\w\[])")
@@ -848,8 +848,8 @@ class Redactor:
     def _netbios(self, name: str) -> str:
         """A Windows domain (CONTOSO): the first label of its DNS domain's pseudonym when one matches."""
         low = name.lower()
-        if low in self._issued:
-            return name
+        if low in self._issued or re.fullmatch(r"(?:domain|host|machine)\d+", low):
+            return name   # already a pseudonym (the first label of one)
         if not self._dry:
             for domain in sorted(self._domains):
                 if domain.split(".", 1)[0] == low:
@@ -905,8 +905,14 @@ class Redactor:
 
     def _phone_match(self, m: re.Match[str]) -> str:
         text = m.group(0)
+        if "".join(ch for ch in text if ch.isdigit()) in self._issued:
+            return text   # a pseudonym already (a tel: URI's number, a number redacted twice)
         if not text.startswith("+"):
             return self._phone(text)
+        first = len(text) - len(text[1:].lstrip("0123456789"))
+        if text[1:first] in self._issued:
+            # a pseudonym (a tel: URI's number) followed by other groups: those are a number of their own
+            return text[:first] + _PHONE.sub(self._phone_match, text[first:])
         # E.164: the longest run of digit groups that stays within 15 digits
         count, cut = 0, 0
         for group in re.finditer(r"\d+", text):
