@@ -26,7 +26,13 @@ Theory of operation:
 * After the structured replacements, a final sweep replaces any remaining
   whole-token occurrence (case-insensitive, longest first) of any collected
   original, for names that appear in free text (diagnostic text, XML bodies,
-  ``Data:`` fields).
+  ``Data:`` fields) or inside other names (``jdoe`` in ``jdoe-laptop``).
+  `sweep` applies it to a report's own text, so a value a pattern missed in one
+  place but that was learned in another never reaches an output.
+* Every pattern is linear in its input and nothing recurses on it (see the
+  patterns' comment and `_Sweeper`).
+* Input folder and file names are replaced too (``file1.log``): they often name
+  the customer, the user or a ticket.
 * Authentication header values keep their scheme and parameter names; every
   parameter value is replaced.  SDP keys (``a=crypto`` inline keys,
   ``a=ice-pwd``) are replaced too.
@@ -50,7 +56,7 @@ from .reader import InputStats
 T = TypeVar("T")
 
 CATEGORIES = ("user", "display", "phone", "ipv4", "ipv6", "epid", "tag", "call_id", "gruu", "uuid", "id",
-              "host", "domain", "label", "org")
+              "conf", "secret", "host", "domain", "label", "org", "file")
 
 AUTH_HEADERS = frozenset({"authorization", "proxy-authorization", "www-authenticate",
                           "proxy-authenticate", "authentication-info", "proxy-authentication-info"})
@@ -71,48 +77,104 @@ _COMMON_LABELS = frozenset({"microsoft", "outlook", "office", "office365", "lync
                             "server", "service", "services", "domain", "host", "user", "test"})
 
 # --- patterns (applied in this order by `_text`) ------------------------------------------
+# Every pattern is linear in its input: a match can start only at the start of a token (a
+# look-behind), quantifiers that could re-scan a long run are possessive or bounded, and the
+# handlers never copy the rest of the text.  tests/test_redact_speed.py times the hostile shapes.
+#
+# percent-encoded URI text (sip%3Ajdoe%40contoso.com): a run of URI characters and %XX escapes
+_PCT_RUN = re.compile(r"(?<![\w.+\-;=%])(?:[\w.+\-;=]|%[0-9A-Fa-f]{2})++")
+_PCT_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_PCT_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@:.+-_~;=!$*'(),")
 _CRYPTO = re.compile(r"(?i)(\binline:)([^|\s]+)")
 _ICE = re.compile(r"(?im)^(a=ice-(?:pwd|ufrag):)(\S+)")
 _UUID = re.compile(r"(?i)\burn:uuid:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b")
-_OPAQUE = re.compile(r"(?i)(\bopaque=)([a-z]+:[\w.-]+:)([\w+/=.-]+)")
+# a conference (meeting) in a focus or MCU URI: app:conf:focus:id:7XK9P2QJ, app:conf:audio-video:id:…
+_CONF = re.compile(r"(?i)\b(app:conf:[\w\-]{1,40}:id:)([^;>\s\"',&]+)")
+_XML_CONF = re.compile(r"(?i)(<([\w:\-]{0,40}(?:conference-?id|meeting-?id|conf-?id))>)([^<]+)(</)")
+_OPAQUE = re.compile(r"(?i)(\bopaque=)(\"?)([^;>\s\",]+)")
 _MS_OPAQUE = re.compile(r"(?i)(\bms-opaque=)([\w+/=.-]+)")
+# RFC 5627: the ;gr= value of a GRUU (an instance id that is not a urn:uuid is an identifier too)
+_GR = re.compile(r"(?i)(?<![\w-])(gr=)(\"?)([^;>\s\",]+)")
 _EPID = re.compile(r"(?i)(\bepid=)(\"?)([^;>\s\",]+)")
-_TAG = re.compile(r"(?i)(?<![\w])((?:[\w-]*-)?tag=)(\"?)([^;>\s\",]+)")
+# tag=, to-tag=, dialog-tag=: "tag=" itself starts a token (no prefix to re-scan from every dash)
+_TAG = re.compile(r"(?i)(?<![\w])(tag=)(\"?)([^;>\s\",]+)")
 _CALL_ID_LINE = re.compile(r"(?im)^([ \t]*(?:Call-ID|i|SIP-Call-ID)[ \t]*:[ \t]*)(\S+)")
 _AUTH_LINE = re.compile(r"(?im)^([ \t]*(?:(?:Proxy-)?Authorization|WWW-Authenticate|Proxy-Authenticate|"
                         r"(?:Proxy-)?Authentication-Info)[ \t]*:[ \t]*)([^\r\n]*)")
 # a display name starts a header value, follows a comma, or a "Name:" in copied log text
-_QUOTED_DISPLAY = re.compile(r'(^|[,:])([ \t]*)"((?:[^"\\\r\n]|\\.)*)"(\s*<\s*(?:sips?|tel|im|pres):)', re.I | re.M)
+_QUOTED_DISPLAY = re.compile(r'(^|[,:;=])([ \t]*)"((?:[^"\\\r\n]|\\.)*)"(\s*<\s*(?:sips?|tel|im|pres):)', re.I | re.M)
 # words separated by blanks, each blank run followed by a word: no pattern can
 # re-scan a long blank run (a lazy "anything" before "\s*<" did, quadratically)
 _BARE_DISPLAY = re.compile(r"(^|,)(\s*)([^\"<>,;=\s]+(?:[ \t]+[^\"<>,;=\s]+)*)(\s*<\s*(?:sips?|tel|im|pres):)", re.I)
+# in diagnostic text and Data: fields: up to four words after "=", ":", ";", "," or a line start,
+# or up to four capitalised words, right before a URI in angle brackets
+_TEXT_DISPLAY = re.compile(r"(?:^|(?<=[=:;,]))([ \t]*)([^\"<>,;=:\s]++(?:[ \t]+[^\"<>,;=:\s]++){0,3})"
+                           r"([ \t]*<\s*(?:sips?|tel|im|pres):)", re.I | re.M)
+_CAPITAL_DISPLAY = re.compile(r"(?<![\w'.\-])((?:[A-Z][\w'.\-]*+[ \t]+){0,3}[A-Z][\w'.\-]*+)"
+                              r"([ \t]*<\s*(?:sips?|tel|im|pres):)")
+# display names as key=value pairs (Data: displayName=Jane Roe; callerName="Jane Roe")
+_KEY_DISPLAY = re.compile(r"(?i)(?<![\w-])((?:display[-_]?name|friendly[-_]?name|caller[-_]?name|callee[-_]?name|"
+                          r"full[-_]?name)[ \t]*=[ \t]*)(\"?)([^;,\"\r\n<>=&]+)")
 # organisation parts of a certificate's distinguished name (CN is a host, replaced as one)
 _DN_PART = re.compile(r"(?<![\w-])((?:O|OU|L|ST|STREET)=)([^,;\"\r\n]+)")
 _XML_DISPLAY = re.compile(r"(?i)(<(displayName|display-name|friendlyName)>)([^<]+)(</)")
 _XML_DISPLAY_ATTR = re.compile(r"(?i)(\b(?:displayName|display-name|friendlyName)=)([\"'])([^\"']*)\2")
-_USERINFO = re.compile(r"(?<![\w.%+\-])([\w.%+\-]+)((?:;[\w.%=+\-]*)*)@(?=[\w\[])")
-_TEL = re.compile(r"(?i)(\btel:)(\+?[\d().\-]*\d)")
-# +14255550150, +1 (425) 555-0150, +44 20 7946 0000 (7-15 digits, checked in `_e164`)
-_E164 = re.compile(r"(?<![\w+])\+\d{1,15}(?:[ .\-]?\(?\d{1,4}\)?){0,5}(?![\d])")
+# DOMAIN\user (a NetBIOS domain is at most 15 characters; "\\" as a log escapes it)
+_DOMAIN_USER = re.compile(r"(?<![\w.\-\\\[$])([A-Za-z][\w.\-]{0,14})(\\{1,2})([A-Za-z0-9][\w.\-$]{0,63})(?![\w\\$])")
+# UserName=jdoe, user="jdoe", account=…, upn=… (not ;user=phone, the URI parameter: see the values kept)
+_USER_KEY = re.compile(r"(?i)(?<![\w-])((?:user(?:[-_]?(?:name|id))?|account(?:[-_]?name)?|upn|samaccountname|"
+                       r"log[io]n(?:[-_]?name)?)[ \t]*=[ \t]*)(\"?)([^;,\"\s&<>\\@=]+)(?![\\@\w])")
+_USER_KEY_VALUES = frozenset({"phone", "ip", "dialstring", "redacted", "none", "null", "unknown", "anonymous"})
+# the characters of a user part and its parameters, as one maximal run just before "@"
+_USERINFO_RUN = re.compile(r"(?<![\w.%+\-;=])[\w.%+\-;=]++(?=@[\w\[])")
+_USERINFO_TAIL = re.compile(r"(?<![\w.%+\-])([\w.%+\-]+)((?:;[\w.%=+\-]*)*)\Z")
+_TEL = re.compile(r"(?i)(\btel:)(\+?[\d().\-]*+)")
+# +14255550150, +1 (425) 555-0150, +44 20 7946 0000 (7-15 digits, checked in `_phone_match`);
+# national forms (425) 555-0142, 425.555.0188, 425-555-0177, 1-425-555-0177, 4255550199
+_PHONE = re.compile(r"(?<![\w+.\-/])(?:"
+                    r"\+\d++(?:[ .\-]?\(?\d++\)?){0,5}+"
+                    r"|(?:1[ .\-]?)?(?:\(\d{3}\)[ ]?|\d{3}[ .\-])\d{3}[ .\-]\d{4}(?![\w]|[.\-]\d)"
+                    r"|1?[2-9]\d{2}[2-9]\d{6}(?![\w]|[.\-]\d))")
 _IPV6 = re.compile(r"(?<![\w:.])((?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|\d{1,3}(?:\.\d{1,3}){3})?)"
                    r"(?![\w:./])")
 _IPV4 = re.compile(r"(?<![\w.])(\d{1,3}(?:\.\d{1,3}){3})(?![\w]|\.\d)")
-_HOST = re.compile(r"(?<![\w.\-])((?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+"
+# 10-1-2-3 (in host names such as ip-10-1-2-3); a date (2024-01-15-10-30) starts with four digits
+_IPV4_DASHED = re.compile(r"(?<![\w.])(?<!\d-)(\d{1,3}(?:-\d{1,3}){3})(?![\w]|[-.]\d)")
+# (not a feature tag +sip.instance, a MIME type vnd.ms-…, a path part; a URL's host is one)
+_HOST = re.compile(r"(?<![\w.\-+])(?<![^/]/)((?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+"
                    r"[A-Za-z](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)(?![\w\-]|\.[A-Za-z0-9])")
-_URI_HOST = re.compile(r"(?i)\bsips?:(?:[^@\s<>\"]*@)?([A-Za-z0-9.\-]+\.[A-Za-z][A-Za-z0-9\-]*)")
+_URI_HOST = re.compile(r"(?i)\bsips?:(?:[^@\s<>\":]*+@)?([A-Za-z0-9.\-]+\.[A-Za-z][A-Za-z0-9\-]*)")
 _VIA_HOST = re.compile(r"(?i)\bSIP/2\.0/[A-Z]+\s+([A-Za-z0-9.\-]+\.[A-Za-z][A-Za-z0-9\-]*)")
 _PHONE_USER = re.compile(r"^\+?[\d().\-]*\d[\d().\-]*$")
 _CONTROL_LENGTH = re.compile(r"\d+")
 _PARAM_NAME = re.compile(r"[A-Za-z][\w.\-]{0,39}")
 _HEX_ID = re.compile(r"[0-9A-Fa-f\-]{16,}")
+_DIGIT = re.compile(r"\d")
+_CSEQ = re.compile(r"\s*\d{1,10}\s+[A-Za-z\-]{1,40}\s*")
+_USER_AFTER = re.compile(r"([^@\s<>\"';:,]+)(?:;[^@\s<>\"']*)?@")
 # XML namespace hosts in message bodies: public, not the deployment's, left as they are.
 _PUBLIC_HOSTS = frozenset({"schemas.microsoft.com", "www.w3.org", "www.ietf.org", "schemas.xmlsoap.org",
                            "schemas.openxmlformats.org", "purl.org"})
+# Last labels that make a dotted word a file or a code name, not a host (SIPAdminLog.cpp).
+_FILE_SUFFIXES = frozenset("""
+cpp c h hpp cs dll exe sys log txt xml xsd json js ps1 psm1 html htm aspx asmx svc config etl zip gz cab png
+jpg md py uccapilog svclog pcap pcapng cap msi bat cmd ini
+""".split())
+# First labels of .NET and Windows names (System.Net.Sockets), kept when not in a known domain.
+_NAMESPACES = frozenset({"system", "microsoft", "windows", "rtc"})
+# Trace file extensions kept in a file's pseudonym (file1.log.gz); any other suffix is dropped.
+_FILE_EXTENSIONS = frozenset("log txt gz zip pcap pcapng cap uccapilog syslog out trc sip etl md json".split())
+# Path parts too common to be a customer's name: not swept from the report.
+_COMMON_PATH_PARTS = frozenset("""
+tmp temp home users user var log logs trace traces tracing data mnt media desktop documents downloads appdata
+local microsoft office lync skype server servers cases case ticket tickets support work root private shared
+share incoming input inputs output reports report files sfb cls ocslogger
+""".split())
 
 # Originals that are words of the pseudonyms themselves are never swept (they
 # would rewrite "User 1" or "host1"); their structured places are still replaced.
 _PSEUDONYM_WORDS = frozenset({"user", "host", "domain", "example", "tag", "call", "epid", "gruu",
-                              "machine", "redacted", "sip", "tel"})
+                              "machine", "redacted", "sip", "tel", "file", "id", "org", "conf"})
 
 _MAKERS: dict[str, Callable[[int], str]] = {
     "user": lambda n: f"user{n}",
@@ -124,6 +186,7 @@ _MAKERS: dict[str, Callable[[int], str]] = {
     "label": lambda n: f"machine{n}",
     "id": lambda n: f"id{n}",
     "org": lambda n: f"Org {n}",
+    "conf": lambda n: f"conf{n}",
     "display": lambda n: f"User {n}",
 }
 
@@ -179,13 +242,14 @@ class Redactor:
         self._reserved: set[str] = set()        # every original seen, lower-cased
         self._domains: set[str] = set()         # registrable domains named in URIs, Vias, Peers
         self._sweep: dict[str, str] = {}       # original (lower) → pseudonym, for the final sweep
-        self._sweep_re: re.Pattern[str] | None = None
+        self._sweeper: _Sweeper | None = None
         self._sweep_size = -1
         self._dry = False
         self._seen: set[tuple[str, str]] = set()
         self._pending: list[tuple[str, Callable[[], object]]] = []
         self._cache: dict[tuple[str, str], str] = {}
         self._files: dict[str, str] = {}
+        self._file_names: list[str] = []       # input names seen while learning, named after the trace
         self._ipv4 = iter(_ipv4_pool())
 
     # ------------------------------------------------------------------ public API
@@ -227,6 +291,9 @@ class Redactor:
         for cat, give in pending:
             if cat == "label":
                 give()
+        names, self._file_names = self._file_names, []
+        for name in names:
+            self.file(name)
         self._cache.clear()
 
     def redact_item(self, item: T) -> T:
@@ -267,12 +334,50 @@ class Redactor:
         return out
 
     def file(self, name: str) -> str:
-        """An input's name with any collected original in it replaced (stable per name)."""
+        """An input's pseudonym: ``file1.log``, ``file2.zip!file3.log`` (a customer's folder and
+        file names say who the trace is from).  Its folder names, its name and the numbers in
+        them are swept from every text."""
         if self._dry:
+            if name not in self._files:
+                self._files[name] = name
+                self._file_names.append(name)
             return name
-        if name not in self._files:
-            self._files[name] = self._final_sweep(name)
+        known = self._files.get(name)
+        if known is not None and (known != name or name in ("-", "<stdin>", "")):
+            return known
+        self._files[name] = "!".join(self._file_part(part) for part in name.split("!"))
         return self._files[name]
+
+    def call_id(self, value: str) -> str:
+        """A Call-ID under its pseudonym (one given on the command line, echoed in a report)."""
+        return self._call_id(value)
+
+    def _file_part(self, part: str) -> str:
+        if part in ("-", "<stdin>", ""):
+            return part
+        key = part.lower()
+        known = self._maps["file"].get(key)
+        if known is not None:
+            return known
+        folders = [p for p in re.split(r"[\\/]", part) if p]
+        base = folders.pop() if folders else part
+        suffixes = []
+        for suffix in reversed(base.lower().split(".")[1:]):
+            if suffix not in _FILE_EXTENSIONS:
+                break
+            suffixes.insert(0, "." + suffix)
+        pseudo = self._pseudo("file", part, lambda n: f"file{n}{''.join(suffixes)}", sweep_min=3)
+        self._sweep_add(base, pseudo)
+        stem = base[: len(base) - len("".join(suffixes))] if suffixes else base
+        if len(stem) >= 3 and stem.lower() not in _COMMON_PATH_PARTS:
+            self._sweep_add(stem, pseudo.split(".")[0])
+        for folder in folders:
+            low = folder.lower()
+            if len(folder) >= 3 and low not in _COMMON_PATH_PARTS and low not in self._sweep:
+                self._sweep_add(folder, self._pseudo("file", "/" + folder, lambda n: f"folder{n}"))
+        for number in re.findall(r"(?<!\d)\d{5,}(?!\d)", part):
+            self._phone(number)   # a ticket or phone number in a folder name
+        return pseudo
 
     def host(self, host: str | None) -> str | None:
         """A host (IP address or name) under its pseudonym."""
@@ -330,6 +435,8 @@ class Redactor:
 
     def _header(self, name: str, value: str) -> str:
         low = name.strip().lower()
+        if low == "cseq" and _CSEQ.fullmatch(value):
+            return value   # a sequence number, compared by the rules: not a phone number
         if low in CALL_ID_HEADERS:
             return self._call_id(value)
         if low in AUTH_HEADERS:
@@ -358,6 +465,8 @@ class Redactor:
 
     def _field(self, name: str, value: str) -> str:
         low = name.strip().lower()
+        if low in ("cseq", "sip-cseq") and _CSEQ.fullmatch(value):
+            return value
         if low in CALL_ID_HEADERS:
             return self._call_id(value)
         if low in AUTH_HEADERS:
@@ -428,8 +537,22 @@ class Redactor:
                 out.append("redacted")   # a bare token (NTLM, Negotiate blobs): nothing to keep
                 continue
             quoted = val.strip().startswith('"')
+            self._learn_auth(name.strip().lower(), val.strip().strip('"'))
             out.append(f'{name.strip()}="redacted"' if quoted else f"{name.strip()}=redacted")
         return f"{scheme}{space or ' '}{', '.join(out)}"
+
+    def _learn_auth(self, name: str, value: str) -> None:
+        """An authentication value is replaced where it stands; an account or a secret is also
+        swept from every other text that quotes it."""
+        if name in ("username", "user", "targetname", "realm", "qop", "version", "algorithm", "scheme"):
+            if name in ("username", "user") and value:
+                if "\\" in value or "@" in value:
+                    self.text(value.replace("\\\\", "\\"))   # CONTOSO\\jdoe, jdoe@contoso.com
+                elif re.fullmatch(r"[\w.\-$]{1,64}", value):
+                    self._user_like(value)
+            return
+        if 6 <= len(value) and any(ch.isdigit() for ch in value) and value.lower() not in self._issued:
+            self._sweep_add(value, "redacted")
 
     def _ip(self, text: str) -> str | None:
         """The pseudonym of an IP address, or None when ``text`` is not one."""
@@ -496,34 +619,47 @@ class Redactor:
             self._domains.add(".".join(labels[-_domain_len(labels):]))
 
     def _hostname(self, name: str) -> str:
+        """``um01.contoso.com`` → ``host1.domain1.example``: each level under its parent's pseudonym.
+
+        Built from the domain up, in a loop (a name of thousands of labels must not
+        recurse); a name longer than DNS allows (253 characters, 127 labels) is one
+        host under its domain, its inner levels are not given names of their own.
+        """
         key = name.lower().rstrip(".")
-        if key in self._maps["host"]:
-            return self._maps["host"][key]
-        if key in self._maps["domain"]:
-            return self._maps["domain"][key]
+        known = self._maps["host"].get(key) or self._maps["domain"].get(key)
+        if known is not None:
+            return known
         labels = key.split(".")
         size = _domain_len(labels)
+        levels = range(len(labels) - size, -1, -1)
+        if len(key) > 253 or len(labels) > 127:
+            levels = range(0, -1, -1) if len(labels) > size else range(0)
         self._learn_domain(key)
         if self._dry:
-            for i in range(len(labels) - size + 1):
+            self._reserved.add(".".join(labels[-size:]))
+            for i in levels:
                 self._reserved.add(".".join(labels[i:]))
             self._reserved.add(labels[0])
             return self._pseudo("host", key, replay=lambda: self._hostname(key))
         if key in self._issued:
             return name
-        if len(labels) <= size:
-            first = labels[0]
-            pseudo = self._pseudo("domain", key, lambda n: f"domain{n}.example")
+        domain = ".".join(labels[-size:])
+        pseudo = self._maps["domain"].get(domain)
+        if pseudo is None:
+            pseudo = self._pseudo("domain", domain, lambda n: f"domain{n}.example")
+            first = labels[-size]
             if len(first) >= 4 and first not in _COMMON_LABELS and not first.isdigit():
                 self._sweep_add(first, pseudo.split(".")[0])
-            return pseudo
-        parent = self._hostname(".".join(labels[1:]))
-        pseudo = self._pseudo("host", key, lambda n: f"host{n}.{parent}")
-        first = labels[0]
-        if any(ch.isdigit() for ch in first) and any(ch.isalpha() for ch in first) and len(first) >= 3:
-            # a machine-like first label (fe01) also stands alone in free text and record headers
-            self._maps["label"].setdefault(first, pseudo.split(".")[0])
-            self._sweep_add(first, pseudo.split(".")[0])
+        for i in levels:
+            if i == len(labels) - size:
+                continue   # the domain itself
+            parent = pseudo
+            pseudo = self._pseudo("host", ".".join(labels[i:]), lambda n: f"host{n}.{parent}")
+            first = labels[i]
+            if any(ch.isdigit() for ch in first) and any(ch.isalpha() for ch in first) and 3 <= len(first) <= 63:
+                # a machine-like first label (fe01) also stands alone in free text and record headers
+                self._maps["label"].setdefault(first, pseudo.split(".")[0])
+                self._sweep_add(first, pseudo.split(".")[0])
         return pseudo
 
     def _label(self, label: str) -> str:
@@ -545,6 +681,8 @@ class Redactor:
     # ------------------------------------------------------------------ the pseudonym table
     def _pseudo(self, cat: str, original: str, make: Callable[[int], str] | None = None, *, fold: bool = True,
                 extra: tuple[str, ...] = (), sweep_min: int = 2, replay: Callable[[], object] | None = None) -> str:
+        if original.lower() == "redacted":
+            return original     # an authentication value replaced earlier in the same text
         key = original.lower() if fold else original
         table = self._maps[cat]
         found = table.get(key)
@@ -585,6 +723,8 @@ class Redactor:
     def _text(self, text: str, context: str) -> str:
         # each pattern runs only when a plain substring test says it may match (most values
         # hold none of these): the patterns, not the tests, decide what is replaced
+        if "%" in text:
+            text = _PCT_RUN.sub(_percent_decoded, text)
         if self._dry:
             for pattern in (_URI_HOST, _VIA_HOST):
                 for m in pattern.finditer(text):
@@ -599,10 +739,16 @@ class Redactor:
             text = _AUTH_LINE.sub(lambda m: m.group(1) + self._auth(m.group(2)), text)
         if "urn:uuid:" in low:
             text = _UUID.sub(lambda m: "urn:uuid:" + self._pseudo("uuid", m.group(1)), text)
+        if "app:conf:" in low:
+            text = _CONF.sub(lambda m: m.group(1) + self._pseudo("conf", m.group(2), fold=False), text)
+        if "id>" in low:
+            text = _XML_CONF.sub(lambda m: m.group(1) + self._pseudo("conf", m.group(3), fold=False) + m.group(4),
+                                 text)
         if "opaque=" in low:
-            text = _OPAQUE.sub(lambda m: m.group(1) + m.group(2) + self._pseudo("gruu", m.group(3), fold=False),
-                               text)
+            text = _OPAQUE.sub(self._opaque, text)
             text = _MS_OPAQUE.sub(lambda m: m.group(1) + self._pseudo("gruu", m.group(2), fold=False), text)
+        if "gr=" in low:
+            text = _GR.sub(self._gr, text)
         if "epid=" in low:
             text = _EPID.sub(lambda m: m.group(1) + m.group(2) + self._pseudo("epid", m.group(3)), text)
         if "tag=" in low:
@@ -612,25 +758,55 @@ class Redactor:
                 text = _QUOTED_DISPLAY.sub(self._quoted_display, text)
             if context == "header":
                 text = _BARE_DISPLAY.sub(self._bare_display, text)
+            elif context != "uri":
+                text = _CAPITAL_DISPLAY.sub(self._capital_display, text)
+                text = _TEXT_DISPLAY.sub(self._text_display, text)
+        if "name" in low:
+            text = _KEY_DISPLAY.sub(self._key_display, text)
         if "displayname" in low or "display-name" in low or "friendlyname" in low:
             text = _XML_DISPLAY.sub(lambda m: m.group(1) + self._display(m.group(3)) + m.group(4), text)
             text = _XML_DISPLAY_ATTR.sub(
                 lambda m: m.group(1) + m.group(2) + self._display(m.group(3)) + m.group(2), text)
         if "CN=" in text:
             text = _DN_PART.sub(lambda m: m.group(1) + self._pseudo("org", m.group(2).strip(), sweep_min=4), text)
+        if "\\" in text:
+            text = _DOMAIN_USER.sub(self._domain_user, text)
+        if "=" in text and ("user" in low or "account" in low or "upn" in low or "log" in low):
+            text = _USER_KEY.sub(self._user_key, text)
         if "tel:" in low:
-            text = _TEL.sub(lambda m: m.group(1) + self._phone(m.group(2)), text)
+            text = _TEL.sub(self._tel, text)
         if "@" in text:
-            text = _USERINFO.sub(self._userinfo, text)
-        if "+" in text:
-            text = _E164.sub(self._e164, text)
-        if text.count(":") >= 2:
+            text = _USERINFO_RUN.sub(self._userinfo_run, text)
+        if _DIGIT.search(text):
+            text = _PHONE.sub(self._phone_match, text)
+            if text.count(":") >= 2:
+                text = _IPV6.sub(self._ipv6_match, text)
+            if "." in text:
+                text = _IPV4.sub(self._ipv4_match, text)
+            if "-" in text:
+                text = _IPV4_DASHED.sub(self._ipv4_dashed_match, text)
+        elif text.count(":") >= 2:
             text = _IPV6.sub(self._ipv6_match, text)
-        if "." in text:
-            text = _IPV4.sub(self._ipv4_match, text)
-            if self.redact_domains:
-                text = _HOST.sub(self._host_match, text)
+        if self.redact_domains and "." in text:
+            text = _HOST.sub(self._host_match, text)
         return text
+
+    def _opaque(self, m: re.Match[str]) -> str:
+        """``opaque=user:epid:ID``, ``srvr:…:ID``: the last part is the identifier (``app:conf:`` has its own)."""
+        value = m.group(3)
+        parts = value.split(":")
+        last = parts[-1]
+        if value.lower().startswith("app:conf:") or not last or last.lower() in self._issued:
+            return m.group(0)
+        if len(parts) > 1 and re.fullmatch(r"[a-z][a-z\-]{0,19}", last):
+            return m.group(0)   # a keyword (app:voicemail), not an identifier
+        return m.group(1) + m.group(2) + ":".join([*parts[:-1], self._pseudo("gruu", last, fold=False)])
+
+    def _gr(self, m: re.Match[str]) -> str:
+        value = m.group(3)
+        if value.lower().startswith("urn:uuid:") or value.lower() in self._issued:
+            return m.group(0)
+        return m.group(1) + m.group(2) + self._pseudo("gruu", value, fold=False)
 
     def _quoted_display(self, m: re.Match[str]) -> str:
         display = self._display(m.group(3), _user_after(m.string, m.end()))
@@ -642,21 +818,82 @@ class Redactor:
             return m.group(0)
         return f"{m.group(1)}{m.group(2)}{self._display(words, _user_after(m.string, m.end()))}{m.group(4)}"
 
-    def _userinfo(self, m: re.Match[str]) -> str:
-        user, params = m.group(1), m.group(2) or ""
+    def _capital_display(self, m: re.Match[str]) -> str:
+        words = m.group(1)
+        if words.lower() in self._issued or words.upper() == words:
+            return m.group(0)   # a pseudonym, or an upper-case keyword (INVITE)
+        return self._display(words, _user_after(m.string, m.end())) + m.group(2)
+
+    def _text_display(self, m: re.Match[str]) -> str:
+        words = m.group(2)
+        if words.lower() in self._issued or re.search(r"\bUser \d+$", words):
+            return m.group(0)
+        return m.group(1) + self._display(words, _user_after(m.string, m.end())) + m.group(3)
+
+    def _key_display(self, m: re.Match[str]) -> str:
+        value = m.group(3)
+        name = value.strip()
+        if not name or name.lower() in self._issued:
+            return m.group(0)
+        return m.group(1) + m.group(2) + value.replace(name, self._display(name), 1)
+
+    def _domain_user(self, m: re.Match[str]) -> str:
+        domain, sep, user = m.groups()
+        if user.lower() in ("n", "r", "t", "r\\n"):
+            return m.group(0)   # a line-end escape in copied text, not an account
+        new_user = self._user_like(user)
+        new_domain = self._netbios(domain) if self.redact_domains else domain
+        return f"{new_domain}{sep}{new_user}"
+
+    def _netbios(self, name: str) -> str:
+        """A Windows domain (CONTOSO): the first label of its DNS domain's pseudonym when one matches."""
+        low = name.lower()
+        if low in self._issued or re.fullmatch(r"(?:domain|host|machine)\d+", low):
+            return name   # already a pseudonym (the first label of one)
+        if not self._dry:
+            for domain in sorted(self._domains):
+                if domain.split(".", 1)[0] == low:
+                    return self._hostname(domain).split(".", 1)[0]
+        return self._label(name)
+
+    def _user_key(self, m: re.Match[str]) -> str:
+        value = m.group(3)
+        if value.lower() in _USER_KEY_VALUES:
+            return m.group(0)
+        return m.group(1) + m.group(2) + self._user_like(value)
+
+    def _tel(self, m: re.Match[str]) -> str:
+        number = m.group(2)
+        end = len(number)
+        while end and not number[end - 1].isdigit():
+            end -= 1
+        if not end:
+            return m.group(0)
+        return m.group(1) + self._phone(number[:end]) + number[end:]
+
+    def _userinfo_run(self, m: re.Match[str]) -> str:
+        """The user part (and its parameters) at the end of a run of user characters before ``@``."""
+        run = m.group(0)
+        tail = _USERINFO_TAIL.search(run)
+        if tail is None:
+            return run
+        return run[: tail.start()] + self._user_like(tail.group(1)) + (tail.group(2) or "")
+
+    def _user_like(self, user: str) -> str:
+        """A URI's user part, an account name: a number, an id, an address, a host or a person."""
         if user.lower() in self._issued:
-            new = user
-        elif _is_phone(user):
-            new = self._phone(user)
-        elif _HEX_ID.fullmatch(user):
-            new = self._pseudo("id", user)   # Content-ID, Message-ID style: not a person
-        elif _ip_or_none(user):
-            new = self._ip(user) or user
-        elif self._looks_like_host(user):
-            new = self.host(user) or user
-        else:
-            new = self._user(user)
-        return f"{new}{params}@"
+            return user
+        if user.lower() in self._maps["user"]:
+            return self._maps["user"][user.lower()]   # a user before it was also seen as a host name
+        if _is_phone(user):
+            return self._phone(user)
+        if _HEX_ID.fullmatch(user):
+            return self._pseudo("id", user)   # Content-ID, Message-ID style: not a person
+        if _ip_or_none(user):
+            return self._ip(user) or user
+        if self._looks_like_host(user):
+            return self.host(user) or user
+        return self._user(user)
 
     def _looks_like_host(self, text: str) -> bool:
         """A user part that is a server's FQDN (``sip:fe01.contoso.com@contoso.com;gruu``)."""
@@ -666,12 +903,28 @@ class Redactor:
         known = ".".join(labels[-_domain_len(labels):]) in self._domains
         return known or (len(labels) >= 3 and labels[-1] in _TLDS)
 
-    def _e164(self, m: re.Match[str]) -> str:
-        number = m.group(0).rstrip(" .-(")
-        digits = sum(ch.isdigit() for ch in number)
-        if not 7 <= digits <= 15:
-            return m.group(0)
-        return self._phone(number) + m.group(0)[len(number):]
+    def _phone_match(self, m: re.Match[str]) -> str:
+        text = m.group(0)
+        if "".join(ch for ch in text if ch.isdigit()) in self._issued:
+            return text   # a pseudonym already (a tel: URI's number, a number redacted twice)
+        if not text.startswith("+"):
+            return self._phone(text)
+        first = len(text) - len(text[1:].lstrip("0123456789"))
+        if text[1:first] in self._issued:
+            # a pseudonym (a tel: URI's number) followed by other groups: those are a number of their own
+            return text[:first] + _PHONE.sub(self._phone_match, text[first:])
+        # E.164: the longest run of digit groups that stays within 15 digits
+        count, cut = 0, 0
+        for group in re.finditer(r"\d+", text):
+            if count + len(group.group(0)) > 15:
+                break
+            count += len(group.group(0))
+            cut = group.end()
+        if count < 7:
+            return text
+        if text[cut:cut + 1] == ")" and text[:cut].count("(") > text[:cut].count(")"):
+            cut += 1
+        return self._phone(text[:cut]) + text[cut:]
 
     def _ipv6_match(self, m: re.Match[str]) -> str:
         text = m.group(1)
@@ -685,9 +938,26 @@ class Redactor:
         before = m.string[max(0, start - 2):start]
         if before.endswith("/") and not before.endswith("//"):
             return text   # a product version: RTCC/5.0.0.0
-        if text in self._issued:
+        return self._ipv4_any(text, ".")
+
+    def _ipv4_dashed_match(self, m: re.Match[str]) -> str:
+        return self._ipv4_any(m.group(1), "-")
+
+    def _ipv4_any(self, text: str, sep: str) -> str:
+        """An IPv4 address written with leading zeros (010.001.002.003) or dashes, as well as plainly."""
+        canonical = _canonical_ipv4(text, sep)
+        if canonical is None or canonical in self._issued:
             return text
-        return self._ip(text) or text
+        new = self._ip(canonical) or canonical
+        if new == canonical:
+            return text   # kept (loopback, netmask …)
+        new = new.replace(".", sep)
+        if text != canonical:
+            if self._dry:
+                self._reserved.add(text)
+            else:
+                self._sweep_add(text, new)
+        return new
 
     def _host_match(self, m: re.Match[str]) -> str:
         name = m.group(1)
@@ -695,31 +965,59 @@ class Redactor:
         if low in self._issued or low in _PUBLIC_HOSTS:
             return name
         labels = low.split(".")
+        if labels[-1] in _FILE_SUFFIXES or len(labels[-1]) < 2 or not labels[-1].isalpha():
+            return name   # a file or code name (SIPAdminLog.cpp), an abbreviation (e.g)
         domain = ".".join(labels[-_domain_len(labels):])
-        if domain not in self._domains:
-            if labels[-1] not in _TLDS or not (name.islower() or name.isupper()):
-                return name
+        if domain not in self._domains and labels[0] in ("sip", "g", "ms", "vnd", "x"):
+            return name   # a feature tag or a MIME name (sip.instance, g.oma.sip-im)
+        if domain not in self._domains and not (name.islower() or name.isupper()):
+            if labels[0] in _NAMESPACES or labels[-1] not in _TLDS:
+                return name   # a mixed-case code name (System.Net, rtc.LocationProfile) in no known domain
         return self._hostname(name)
 
     # ------------------------------------------------------------------ the final sweep
-    def _final_sweep(self, text: str) -> str:
+    def sweep(self, text: str) -> str:
+        """Every learned original in ``text`` replaced by its pseudonym (for a report's own text)."""
+        return self._final_sweep(text, fresh=True) if text else text
+
+    def _final_sweep(self, text: str, fresh: bool = False) -> str:
         if not text or not self._sweep:
             return text
-        if self._sweep_re is None or self._sweep_size != len(self._sweep):
-            self._sweep_re = _trie_regex(self._sweep)
-            self._sweep_size = len(self._sweep)
-
-        def swap(m: re.Match[str]) -> str:
-            return self._sweep.get(m.group(0).lower(), m.group(0))
-
-        return self._sweep_re.sub(swap, text)
+        size = len(self._sweep)
+        # while items are rewritten, a few late pseudonyms do not rebuild the pattern each time;
+        # `sweep` (each output's text) always uses every value learned
+        if self._sweeper is None or (size != self._sweep_size and (fresh or size > self._sweep_size * 1.05 + 16)):
+            self._sweeper = _Sweeper(dict(self._sweep))
+            self._sweep_size = size
+        return self._sweeper(text)
 
 
 # ---------------------------------------------------------------------- helpers
 def _user_after(text: str, at: int) -> str | None:
     """The user part of the URI that starts at ``at`` (just after ``<sip:``), if any."""
-    m = re.match(r"([^@\s<>\"';:,]+)(?:;[^@\s<>\"']*)?@", text[at:])
+    m = _USER_AFTER.match(text, at)
     return m.group(1) if m else None
+
+
+def _percent_decoded(m: re.Match[str]) -> str:
+    """A percent-encoded URI run (sip%3Ajdoe%40contoso.com) with its URI characters decoded."""
+    run = m.group(0)
+    low = run.lower()
+    if "%40" not in low and "%3a" not in low:
+        return run
+
+    def one(e: re.Match[str]) -> str:
+        ch = chr(int(e.group(1), 16))
+        return ch if ch in _PCT_SAFE else e.group(0)
+
+    return _PCT_ESCAPE.sub(one, run)
+
+
+def _canonical_ipv4(text: str, sep: str = ".") -> str | None:
+    parts = text.split(sep)
+    if len(parts) != 4 or not all(p.isdigit() and len(p) <= 3 and int(p) <= 255 for p in parts):
+        return None
+    return ".".join(str(int(p)) for p in parts)
 
 
 def _ip_or_none(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -761,32 +1059,66 @@ def _adjust_length(value: str, grew: int) -> str:
     return value[: m.start()] + str(max(0, int(m.group(0)) + grew)) + value[m.end():]
 
 
-_TRIE_DEPTH = 100   # longer words go in flat: nesting one group per character would exhaust recursion
+_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+_FIRST_RUN = re.compile(r"[a-z0-9]+")
+# where a swept word may start: after a character that is not a letter or digit, or after a
+# %XX escape (sip%3Ajdoe); the group is the run of letters and digits from there
+_TOKEN_START = re.compile(r"(?:(?<![a-z0-9])|(?<=%[0-9a-f]{2}))(?=([a-z0-9]+))")
 
 
-def _trie_regex(words: Iterable[str]) -> re.Pattern[str]:
-    """One case-insensitive regex matching any of ``words`` as a whole token, longest first."""
-    trie: dict[str, Any] = {}
-    words = list(words)
-    long_words = sorted((w for w in words if len(w) > _TRIE_DEPTH), key=len, reverse=True)
-    for word in (w for w in words if len(w) <= _TRIE_DEPTH):
-        node = trie
-        for ch in word:
-            node = node.setdefault(ch, {})
-        node[""] = True
+class _Sweeper:
+    """Finds every original of a table in a text as a whole token, any case, longest first.
 
-    def build(node: dict[str, Any]) -> str:
-        ends = "" in node
-        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        return f"(?:{body})?" if ends else body
+    The originals are indexed by their first run of letters and digits and the next four
+    characters, so one pass over the text's tokens finds them, whatever their number or
+    length: no pattern to compile, nothing that recurses, linear in the text.  A token
+    boundary is any character but an ASCII letter or digit, so ``jdoe`` is found in
+    ``jdoe-laptop`` and ``JDOE-PC``, never in ``jdoes``.
+    """
 
-    # alternatives are tried longest-first because every branch is greedy and the
-    # optional end marker comes last; the look-arounds keep matches to whole tokens
-    branches = [re.escape(w) for w in long_words] + ([build(trie)] if trie else [])
-    return re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(branches) + r")(?![A-Za-z0-9])", re.I)
+    def __init__(self, table: dict[str, str]) -> None:
+        self.table = table
+        self.index: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        self.runs: set[str] = set()
+        for word in table:
+            m = _FIRST_RUN.search(word)
+            if m is None:
+                continue
+            lead, rest = word[: m.start()], word[m.end():]
+            self.runs.add(m.group(0))
+            self.index.setdefault((m.group(0), rest[:4]), []).append((lead, word))
+        for bucket in self.index.values():
+            bucket.sort(key=lambda lead_word: len(lead_word[1]), reverse=True)
+
+    def __call__(self, text: str) -> str:
+        low = text.lower()
+        if len(low) != len(text):   # a character whose lower case is longer (İ): keep positions
+            low = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+        out: list[str] = []
+        pos = 0
+        for m in _TOKEN_START.finditer(low):
+            run = m.group(1)
+            if run not in self.runs or m.start() < pos:
+                continue
+            after = m.start() + len(run)
+            found = None
+            for k in range(4, -1, -1):
+                for lead, word in self.index.get((run, low[after:after + k]), ()):
+                    begin = m.start() - len(lead)
+                    end = begin + len(word)
+                    if (begin >= pos and low.startswith(word, begin) and (end == len(low) or low[end] not in _ALNUM)
+                            and (not lead or begin == 0 or low[begin - 1] not in _ALNUM)):
+                        found = begin, end, self.table[word]
+                        break
+                if found:
+                    break
+            if found:
+                out += [text[pos:found[0]], found[2]]
+                pos = found[1]
+        if not out:
+            return text
+        out.append(text[pos:])
+        return "".join(out)
 
 
 __all__ = ["Redactor", "CATEGORIES"]

@@ -15,12 +15,14 @@ in the report.
 from __future__ import annotations
 
 import base64
+import contextlib
+import contextvars
 import html
 import io
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -69,6 +71,7 @@ class Report:
     call_filter: tuple[str, ...] = ()
     images: list[Image] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    sweep: Callable[[str], str] | None = None   # the redactor's final sweep, over every text shown
 
     @property
     def findings(self) -> list[Finding]:
@@ -117,25 +120,88 @@ def build_report(paths: str | Sequence[str], ctx: Context | None = None, *, call
         items = redactor.redact_items(items)
         stats = [redactor.redact_stats(s) for s in stats]
         ctx = redactor.redact_context(ctx)
-        wanted_shown = tuple(redactor.text(c) for c in call_ids)
+        wanted_shown = tuple(redactor.call_id(c) for c in call_ids)
     else:
         wanted_shown = tuple(call_ids)
     timeline = build_timeline(items, stats)
     findings = run_rules(timeline, ctx)
     trace = Trace(timeline, ctx, findings)
     report = Report(Diagnosis(timeline, ctx, findings), trace, redacted=redactor is not None,
-                    redacted_domains=bool(redactor and redactor.redact_domains), call_filter=wanted_shown)
+                    redacted_domains=bool(redactor and redactor.redact_domains), call_filter=wanted_shown,
+                    sweep=redactor.sweep if redactor is not None else None)
     if wanted and not timeline.calls:
         report.notes.append("No call of the trace has the Call-ID(s) asked for.")
     if images:
-        report.images.extend(_ladders(trace, max_ladders, report.notes))
-        report.images.extend(_charts(trace))
+        with _sweeping(report):
+            report.images.extend(_ladders(trace, max_ladders, report.notes))
+            report.images.extend(_charts(trace))
     return report
+
+
+# A redacted report passes every text it shows through the redactor's final sweep: each value
+# before it is escaped for HTML or Markdown, each string of the JSON document, the text report,
+# and every string a picture draws.  A value that a pattern missed but that was learned anywhere
+# in the trace (a user name inside a host name, a number in a folder name) cannot reach the page.
+_SWEEP: contextvars.ContextVar[Callable[[str], str] | None] = contextvars.ContextVar("sweep", default=None)
+
+
+@contextlib.contextmanager
+def _sweeping(report: Report) -> Iterator[None]:
+    token = _SWEEP.set(report.sweep)
+    try:
+        yield
+    finally:
+        _SWEEP.reset(token)
+
+
+def _swept(text: str) -> str:
+    sweep = _SWEEP.get()
+    return sweep(text) if sweep is not None and text else text
+
+
+def _swept_doc(value: Any, sweep: Callable[[str], str]) -> Any:
+    """Every string (keys too) of a JSON document swept, without recursion on its depth."""
+    root: list[Any] = [value]
+    stack: list[tuple[Any, Any]] = [(root, 0)]
+    while stack:
+        parent, key = stack.pop()
+        item = parent[key]
+        if isinstance(item, str):
+            parent[key] = sweep(item)
+        elif isinstance(item, dict):
+            fresh = {sweep(k) if isinstance(k, str) else k: v for k, v in item.items()}
+            parent[key] = fresh
+            stack.extend((fresh, k) for k in fresh)
+        elif isinstance(item, (list, tuple)):
+            fresh_list = list(item)
+            parent[key] = fresh_list
+            stack.extend((fresh_list, i) for i in range(len(fresh_list)))
+    return root[0]
+
+
+def _sweep_figure(fig: Any) -> None:
+    """The strings a figure draws (texts, tick labels, legends, titles) through the final sweep."""
+    if _SWEEP.get() is None:
+        return
+    from matplotlib.text import Text
+    from matplotlib.ticker import FixedFormatter
+
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            for formatter in (axis.get_major_formatter(), axis.get_minor_formatter()):
+                if isinstance(formatter, FixedFormatter):
+                    formatter.seq = [_swept(str(label)) for label in formatter.seq]
+    for text in fig.findobj(Text):
+        value = text.get_text()
+        swept = _swept(value)
+        if swept != value:
+            text.set_text(swept)
 
 
 def _png(fig: Any) -> bytes:
     buf = io.BytesIO()
     try:
+        _sweep_figure(fig)
         fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
     finally:
         try:
@@ -246,7 +312,7 @@ def _redaction_line(report: Report) -> str | None:
     if not report.redacted:
         return None
     what = ["user names", "display names", "phone numbers", "IP addresses", "tags", "Call-IDs", "EPIDs",
-            "GRUUs", "authentication values"]
+            "GRUUs", "conference ids", "authentication values", "input file names"]
     if report.redacted_domains:
         what += ["domains", "host names"]
     return f"Redacted: {', '.join(what[:-1])} and {what[-1]} are replaced by consistent pseudonyms."
@@ -361,6 +427,8 @@ def render_json(report: Report) -> str:
     doc = report.diagnosis.as_dict()
     doc["tables"] = {"dialogs": _json_rows(report.trace.dialogs), "calls": _json_rows(report.trace.calls)}
     doc["redacted"] = report.redacted
+    if report.sweep is not None:
+        doc = _swept_doc(json.loads(json.dumps(doc, default=str)), report.sweep)
     return json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
@@ -372,7 +440,8 @@ def render_text(report: Report) -> str:
     note = _redaction_line(report)
     if note:
         lines.append(note)
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    return report.sweep(text) if report.sweep is not None else text
 
 
 # ---------------------------------------------------------------------------
@@ -385,7 +454,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 def esc(value: Any) -> str:
     """Any value as HTML text or attribute content: ``& < > " '`` escaped, control characters
     replaced, bidirectional overrides shown as their escapes (`printable`)."""
-    return html.escape(printable(_CONTROL.sub("\ufffd", str(value))), quote=True)
+    return html.escape(printable(_CONTROL.sub("\ufffd", _swept(str(value)))), quote=True)
 
 
 _STYLE = """
@@ -473,6 +542,11 @@ def _figure_html(image: Image) -> str:
 
 def render_html(report: Report) -> str:
     """One self-contained page: no script, no external resource, images inline."""
+    with _sweeping(report):
+        return _render_html(report)
+
+
+def _render_html(report: Report) -> str:
     d, findings = report.diagnosis, report.findings
     out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
            f'<meta http-equiv="Content-Security-Policy" content="{esc(CSP)}">',
@@ -547,7 +621,7 @@ _MD_BLOCK_START = re.compile(r"^(?:[-+=>]|\d+[.)])")
 def md(value: Any) -> str:
     """A value as Markdown text that renders as written: one line, never a link, rule, list,
     heading, emphasis or math; values that look like addresses are code spans."""
-    words = printable(_CONTROL.sub("\ufffd", str(value))).split()   # a newline would end a table row
+    words = printable(_CONTROL.sub("\ufffd", _swept(str(value)))).split()   # a newline would end a table row
     text = " ".join(_md_code(w) if _MD_LINKISH.search(w) else _MD_SPECIAL.sub(r"\\\1", w) for w in words)
     start = _MD_BLOCK_START.match(text)
     if start is None:
@@ -572,6 +646,11 @@ def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def render_markdown(report: Report, image_dir: str) -> tuple[str, dict[str, bytes]]:
     """Markdown text and the images it links to (``{file name: PNG}``), under ``image_dir``."""
+    with _sweeping(report):
+        return _render_markdown(report, image_dir)
+
+
+def _render_markdown(report: Report, image_dir: str) -> tuple[str, dict[str, bytes]]:
     d, findings = report.diagnosis, report.findings
     files: dict[str, bytes] = {}
     out = ["# siptrace report", "", md(d.verdict()), ""]
