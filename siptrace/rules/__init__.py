@@ -16,10 +16,10 @@ import traceback
 from collections.abc import Iterable, Sequence
 from typing import ClassVar, Protocol
 
-from ..causes import link_causes
-from ..context import Context
-from ..findings import Finding, Severity, sort_findings
-from ..timeline import Timeline
+from .causes import link_causes
+from ..model.context import Context
+from .findings import Finding, Severity, sort_findings
+from ..correlate.timeline import Timeline
 from .ack_missing import AckMissing
 from .ack_retarget_bye import AckRetargetBye
 from .error_records import ErrorRecords
