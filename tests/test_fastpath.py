@@ -8,7 +8,7 @@ import pytest
 from lark.exceptions import LarkError
 
 from siptrace.read.framing import RawRecord, frame
-from siptrace.model.grammar import record_parser
+from siptrace.read.sipgrammar import record_parser
 from siptrace.read.recordparse import _fast
 
 from conftest import SAMPLES, SHARED

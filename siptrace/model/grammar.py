@@ -1,4 +1,4 @@
-"""Builds the Lark parsers from the files in ``grammars/`` (once per process).
+"""Loads the Lark grammars in ``grammars/``; each caller keeps its own parser.
 
 The grammars are data shipped with the package: inside an installed wheel they
 sit in ``siptrace/grammars``; in a source checkout they are the top-level
@@ -8,7 +8,6 @@ the same grammar several times faster; otherwise pure-Python Lark.
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 import zlib
@@ -65,7 +64,8 @@ def cache_file(name: str, start: str | list[str] = "") -> str | None:
     return os.path.join(folder, f"{Path(name).stem}-{starts:08x}-{tag}.lark-cache")
 
 
-def _open(name: str, start: str | list[str], transformer: Any = None) -> Lark:
+def load_grammar(name: str, start: str | list[str], transformer: Any = None) -> Lark:
+    """The LALR parser of grammar file ``name``; the caller brings its own transformer."""
     options: dict[str, Any] = dict(
         start=start,
         parser="lalr",
@@ -84,37 +84,6 @@ def _open(name: str, start: str | list[str], transformer: Any = None) -> Lark:
         except Exception:  # pragma: no cover - fall back to the pure-Python parser
             pass
     return Lark.open(str(grammar_dir() / name), **options)
-
-
-@functools.lru_cache(maxsize=None)
-def record_parser() -> Lark:
-    """Parser of one server-trace record; builds the record without a tree."""
-    from ..read.recordparse import RecordBuilder
-
-    return _open("ocslogger.lark", "record", transformer=RecordBuilder())
-
-
-@functools.lru_cache(maxsize=None)
-def message_parser() -> Lark:
-    """Parser of one bare SIP message (RFC 3261 text)."""
-    from ..read.recordparse import RecordBuilder
-
-    return _open("sip.lark", "message", transformer=RecordBuilder())
-
-
-VALUE_STARTS = ["value_list", "name_addr_list", "via_list", "uri", "lead_params", "blob", "result_code"]
-
-
-@functools.lru_cache(maxsize=None)
-def value_parser() -> Lark:
-    """Parser of header values (URIs, name-addr, Via, parameters).
-
-    Parameters are shaped into tuples while parsing (no second pass over a
-    tree); the other rules stay small trees for `values` to read.
-    """
-    from .values import ValueBuilder
-
-    return _open("sipvalues.lark", VALUE_STARTS, transformer=ValueBuilder())
 
 
 def terminal_pattern(parser: Lark, name: str) -> str:

@@ -13,10 +13,10 @@ import functools
 import re
 from typing import TYPE_CHECKING
 
-from lark import Transformer
+from lark import Lark, Transformer
 from lark.exceptions import LarkError
 
-from .grammar import value_parser
+from .grammar import load_grammar
 
 if TYPE_CHECKING:
     from .sip import CSeq, Diagnostic, NameAddr, ResultCode, Uri, Via
@@ -72,6 +72,19 @@ class ValueBuilder(Transformer):
 
     def uri_params(self, children):  # type: ignore[no-untyped-def]
         return tuple(children)
+
+
+VALUE_STARTS = ["value_list", "name_addr_list", "via_list", "uri", "lead_params", "blob", "result_code"]
+
+
+@functools.lru_cache(maxsize=None)
+def value_parser() -> Lark:
+    """Parser of header values (URIs, name-addr, Via, parameters).
+
+    Parameters are shaped into tuples while parsing (no second pass over a
+    tree); the other rules stay small trees for `values` to read.
+    """
+    return load_grammar("sipvalues.lark", VALUE_STARTS, transformer=ValueBuilder())
 
 
 def _parse(text: str, start: str):  # type: ignore[no-untyped-def]

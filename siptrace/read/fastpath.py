@@ -16,7 +16,7 @@ from typing import Any
 
 from lark import Lark
 
-from .recordparse import NO_BODY, split_field
+from .sipgrammar import NO_BODY, split_field
 
 
 

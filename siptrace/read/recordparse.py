@@ -1,6 +1,6 @@
 """One record's text → a model object, through ocslogger.lark / sip.lark.
 
-The Lark parsers run LALR with this module's `RecordBuilder` as an inline
+The Lark parsers run LALR with `sipgrammar.RecordBuilder` as an inline
 transformer, so no parse tree is ever built: each rule reduces straight to
 tuples, and `build_record` turns those into `SipMessage`, `DiagRecord` or
 `Record`.  Grammar rejections are read again by `salvage` when they hold a SIP
@@ -17,12 +17,11 @@ import functools
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
-from lark import Transformer
 from lark.exceptions import LarkError, UnexpectedInput
 
 from ..model import values
-from ..model.grammar import message_parser, record_parser
-from .salvage import NO_BODY, caret, line_namer, salvage
+from .salvage import caret, line_namer, salvage
+from .sipgrammar import message_parser, record_parser
 from .validate import problems, unplaceable
 from ..model.sip import (
     CSeq, DiagRecord, Direction, Headers, Kind, Origin, Peer, Record, SipMessage,
@@ -30,120 +29,6 @@ from ..model.sip import (
 )
 
 _DIAG_FLAGS = frozenset({"TF_DIAG", "TF_COMPONENT"})
-# NO_BODY: "Message-Body: -" means no body; copies of traces through web pages
-# and word processors turn the hyphen into an en or em dash.
-
-
-def _tv(tok: object) -> str:
-    return getattr(tok, "value", tok)  # type: ignore[return-value]
-
-
-def split_field(token_text: str) -> tuple[str, str]:
-    """A HEADER_FIELD token → (name, value), folded lines joined by one space.
-
-    The name ends at the first ":" (a token holds no ":", RFC 3261 §25.1);
-    folding is equivalent to a single SP (§7.3.1).
-    """
-    name, _, value = token_text.partition(":")
-    value = value.rstrip("\r\n")
-    if "\n" in value:
-        value = " ".join(part.strip() for part in value.splitlines())
-    return name.strip(), value.strip()
-
-
-class RecordBuilder(Transformer):
-    """Reduces grammar rules to plain tuples (runs inside the LALR parser)."""
-
-    def first_line(self, c):  # type: ignore[no-untyped-def]
-        level, flag = _tv(c[0]), _tv(c[1])
-        rest = c[2:]
-        machine = _tv(rest[0]) if len(rest) == 5 else None
-        pid_tid, stamp, source, tail = rest[-4:]
-        return (level, flag, machine, _tv(pid_tid), _tv(stamp), _tv(source), tail)
-
-    def tail(self, c):  # type: ignore[no-untyped-def]
-        seq = None
-        text = ""
-        for tok in c:
-            kind = tok.type
-            if kind == "SEQUENCE":
-                seq = int(tok.value.strip().strip("[]"))
-            elif kind == "TAIL_TEXT":
-                text = tok.value.strip()
-        return (seq, text)
-
-    def field(self, c):  # type: ignore[no-untyped-def]
-        return ("field",) + split_field(_tv(c[0]))
-
-    def blank_line(self, c):  # type: ignore[no-untyped-def]
-        return None
-
-    def text_line(self, c):  # type: ignore[no-untyped-def]
-        return ("text", _tv(c[0]).rstrip("\r\n"))
-
-    def header_field(self, c):  # type: ignore[no-untyped-def]
-        return split_field(_tv(c[0]))
-
-    def request_line(self, c):  # type: ignore[no-untyped-def]
-        return ("request", _tv(c[0]), _tv(c[1]), _tv(c[2]))
-
-    def status_line(self, c):  # type: ignore[no-untyped-def]
-        reason = _tv(c[2]).strip() if len(c) > 2 else ""
-        return ("status", _tv(c[0]), int(_tv(c[1])), reason)
-
-    sip__request_line = request_line
-    sip__status_line = status_line
-    sip__header_field = header_field
-
-    def message_body(self, c):  # type: ignore[no-untyped-def]
-        if not c:
-            return ""
-        body = _tv(c[0])
-        if body.strip() in NO_BODY:
-            return ""
-        return body
-
-    def sip_part(self, c):  # type: ignore[no-untyped-def]
-        start = c[0]
-        headers = []
-        body = None
-        for item in c[1:]:
-            if isinstance(item, tuple):
-                headers.append(item)
-            else:
-                body = item
-        return ("sip", start, tuple(headers), body)
-
-    def body(self, c):  # type: ignore[no-untyped-def]
-        return _tv(c[0])
-
-    def message(self, c):  # type: ignore[no-untyped-def]
-        start = c[0]
-        headers = []
-        body = ""
-        for item in c[1:]:
-            if isinstance(item, tuple):
-                headers.append(item)
-            else:
-                body = item
-        return ("sip", start, tuple(headers), body)
-
-    def record(self, c):  # type: ignore[no-untyped-def]
-        first = c[0]
-        fields = []
-        texts = []
-        sip = None
-        for item in c[1:]:
-            if item is None:
-                continue
-            tag = item[0]
-            if tag == "field":
-                fields.append((item[1], item[2]))
-            elif tag == "text":
-                texts.append(item[1])
-            elif tag == "sip":
-                sip = item
-        return (first, tuple(fields), tuple(texts), sip)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -27,12 +27,11 @@ from dataclasses import dataclass
 
 from lark.exceptions import LarkError
 
-from ..model.grammar import message_parser
+from .sipgrammar import NO_BODY, message_parser, split_field
 
 _MESSAGE_BODY = "Message-Body:"
 # what a body's first line looks like: SDP "v=0", XML, a multipart boundary, JSON
 _BODY_START = re.compile(r"[a-z]=\S|<\?xml|<[A-Za-z]|--\S|\{")
-NO_BODY = frozenset({"-", "\u2013", "\u2014"})
 
 
 @dataclass(frozen=True)
@@ -73,8 +72,6 @@ def line_namer(first_line: int | None = None, numbers: Sequence[int] | None = No
 
 
 def _split(token: str) -> tuple[str, str]:
-    from .recordparse import split_field
-
     return split_field(token)
 
 

@@ -40,7 +40,8 @@ from typing import BinaryIO
 from lark import Lark
 from lark.exceptions import LarkError
 
-from ..model.grammar import _open, message_parser
+from ..model.grammar import load_grammar
+from .sipgrammar import message_parser
 from .inputs import counted_lines
 from ..model.sip import Item, Origin, Skipped
 from .recordparse import parse_message_text
@@ -94,7 +95,7 @@ def start_line_after_prefix(line: str) -> str | None:
 
 @functools.lru_cache(maxsize=None)
 def _start_parser() -> Lark:
-    return _open("sip.lark", "start_line")
+    return load_grammar("sip.lark", "start_line")
 
 
 @functools.lru_cache(maxsize=65536)

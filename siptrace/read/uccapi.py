@@ -26,7 +26,7 @@ from typing import BinaryIO
 from lark import Lark
 from lark.exceptions import LarkError
 
-from ..model.grammar import _open, terminal_pattern
+from ..model.grammar import load_grammar, terminal_pattern
 from .inputs import counted_lines
 from ..model.sip import Direction, Item, Origin, Peer, Skipped, TraceDirection
 from .recordparse import parse_message_text
@@ -37,7 +37,7 @@ _DIRECTIONS = {"send": Direction.OUTGOING, "receive": Direction.INCOMING}
 
 @functools.lru_cache(maxsize=None)
 def _parser() -> Lark:
-    return _open("uccapi.lark", ["prefixed", "start_line", "marker"])
+    return load_grammar("uccapi.lark", ["prefixed", "start_line", "marker"])
 
 
 @functools.lru_cache(maxsize=None)
