@@ -282,12 +282,13 @@ def diagnose(files: tuple[str, ...], input_format: str | None, quiet: bool, um_f
     from ..run.diagnose import finding_json
     from ..views.render import diagnosis_lines, finding_text, finding_text_verbose
     from ..run.parallel import diagnose_parallel
+    from ..views.ladder import ladder_text
 
     ctx = Context.of(um_fqdn, edge_fqdn, pool_fqdn)
     # each finding's output is made where the finding is (side by side in the workers)
     render = finding_json if fmt == "json" else finding_text_verbose if verbose else finding_text
     result = diagnose_parallel(files, ctx, input_format=input_format, progress=not quiet,
-                               ladders=verbose and fmt == "text", jobs=jobs, render=render)
+                               ladders=ladder_text if verbose and fmt == "text" else None, jobs=jobs, render=render)
     if fmt == "json":
         result.write_json(sys.stdout)
     else:

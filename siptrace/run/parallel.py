@@ -40,7 +40,7 @@ from ..read.ranges import cut_points, index_path, write_index
 from ..read.reader import KEEP_SKIPPED, InputStats
 from ..rules import RULES, Rule
 from .spill import SpilledFindings, spill_directory
-from .stream import diagnose_stream
+from .stream import Ladder, diagnose_stream
 
 # Below this much input, starting workers costs more than it saves.
 MIN_PARALLEL_BYTES = 8 * 1024 * 1024
@@ -101,7 +101,7 @@ _counters: Any = None   # set in each worker by `_worker`
 
 
 def _work(paths: list[str], ctx: Context, rules: Sequence[type[Rule]], input_format: str | None,
-          idle: float, max_messages: int, ladders: bool, share: Share,
+          idle: float, max_messages: int, ladders: Ladder | None, share: Share,
           spill_to: str, render: Callable[[Finding], str] | None) -> tuple[Diagnosis, OffsetEstimator]:
     estimator = OffsetEstimator()
     meter = _SharedMeter(_counters, share.index) if _counters is not None else None
@@ -117,7 +117,7 @@ def _work(paths: list[str], ctx: Context, rules: Sequence[type[Rule]], input_for
 def diagnose_parallel(paths: str | Sequence[str], ctx: Context | None = None,
                       rules: Sequence[type[Rule]] = RULES, input_format: str | None = None,
                       progress: bool = False, idle: float = 64.0, max_messages: int = 5000,
-                      ladders: bool = False, jobs: int | None = None,
+                      ladders: Ladder | None = None, jobs: int | None = None,
                       min_bytes: int = MIN_PARALLEL_BYTES,
                       render: Callable[[Finding], str] | None = None) -> Diagnosis:
     """Same result as `diagnose_stream`, with ``jobs`` worker processes.
@@ -158,7 +158,7 @@ def _context() -> multiprocessing.context.BaseContext:
 
 
 def _run(paths: list[str], ctx: Context, rules: Sequence[type[Rule]], input_format: str | None,
-         progress: bool, idle: float, max_messages: int, ladders: bool, jobs: int,
+         progress: bool, idle: float, max_messages: int, ladders: Ladder | None, jobs: int,
          total: int, render: Callable[[Finding], str] | None, files: list[str]) -> Diagnosis:
     from ..read.recordparse import warm_up
 
@@ -204,7 +204,7 @@ def _worker(index: int, results: Any, counters: Any, args: tuple[Any, ...]) -> N
 
 
 def _start(paths: list[str], ctx: Context, rules: Sequence[type[Rule]], input_format: str | None,
-           idle: float, max_messages: int, ladders: bool, jobs: int, mp: Any, counters: Any,
+           idle: float, max_messages: int, ladders: Ladder | None, jobs: int, mp: Any, counters: Any,
            bar: Progress | None, spill_to: str, render: Callable[[Finding], str] | None,
            ranges: tuple[tuple[str, tuple[int, ...]], ...]) -> list[tuple[Diagnosis, OffsetEstimator]]:
     """Run the workers; on any error or interrupt, stop them all at once."""

@@ -48,7 +48,10 @@ from ..read.progress import Progress
 from ..read.reader import InputStats, read_any
 from ..rules import RULES, Rule, run_rules
 from .spill import FindingWriter, spill_directory
-from ..correlate.timeline import build_timeline
+from ..correlate.timeline import Timeline, build_timeline
+
+# a view's drawing of one call (timeline, Call-ID, the call's findings → text), made in the worker
+Ladder = Callable[[Timeline, str, list[Finding]], str]
 
 _NO_CALL = "(no Call-ID)"
 # How long an answered call that has not ended, with no session timer, may stay
@@ -147,14 +150,15 @@ def _keyed(items: Iterator[Item], n: int) -> Iterator[tuple[datetime, int, int, 
 def diagnose_stream(paths: str | Sequence[str], ctx: Context | None = None,
                     rules: Sequence[type[Rule]] = RULES, input_format: str | None = None,
                     progress: bool = False, idle: float = 64.0, max_messages: int = 5000,
-                    ladders: bool = False, share: Share | None = None,
+                    ladders: Ladder | None = None, share: Share | None = None,
                     meter: Meter | None = None, estimator: OffsetEstimator | None = None,
                     spill_to: str | None = None, render: Callable[[Finding], str] | None = None,
                     hold: float = HOLD) -> Diagnosis:
     """Diagnose in bounded memory; the result has findings and counts, no timeline.
 
-    With ``ladders``, the text ladder of every call with a finding at warning or
-    above is drawn while the call is still in memory (``Diagnosis.ladders``).
+    With ``ladders`` (a view's drawing function, e.g. `ladder_text`), the ladder
+    of every call with a finding at warning or above is drawn while the call is
+    still in memory (``Diagnosis.ladders``).
     A ``share`` limits the run to one worker's part of the records
     (`siptrace.parallel`); a ``meter`` replaces the progress line; an
     ``estimator`` given by the caller collects the clock differences.
@@ -202,7 +206,7 @@ BATCH = 64
 
 
 def _diagnose(paths: str | Sequence[str], ctx: Context, rules: Sequence[type[Rule]], input_format: str | None,
-              progress: bool, idle: float, max_messages: int, ladders: bool, share: Share | None,
+              progress: bool, idle: float, max_messages: int, ladders: Ladder | None, share: Share | None,
               meter: Meter | None, estimator: OffsetEstimator | None, spill_to: str,
               render: Callable[[Finding], str] | None, hold: float = HOLD) -> Diagnosis:
     paths = [paths] if isinstance(paths, str) else list(paths)
@@ -228,12 +232,10 @@ def _diagnose(paths: str | Sequence[str], ctx: Context, rules: Sequence[type[Rul
         timeline = build_timeline(items, inputs, estimator, end=now)
         found = run_rules(timeline, ctx, rules)
         findings.add(found)
-        if ladders:
-            from ..views.ladder import ladder_text
-
+        if ladders is not None:
             for cid in {f.call_id for f in found if f.call_id and f.severity.rank >= 1}:
                 if timeline.call(cid) is not None:
-                    drawn[cid] = ladder_text(timeline, cid, [f for f in found if f.call_id == cid])
+                    drawn[cid] = ladders(timeline, cid, [f for f in found if f.call_id == cid])
         summary.messages += len(timeline.messages)
         summary.sightings += timeline.sightings
         for call in timeline.calls:
