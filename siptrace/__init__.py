@@ -26,7 +26,7 @@ from .read.recordparse import parse_message_text, parse_record_text
 def __getattr__(name: str):  # type: ignore[no-untyped-def]
     # the notebook API pulls in pandas; the command line does not need it
     if name in ("Trace", "load"):
-        from . import api
+        from .views import notebook as api
 
         return getattr(api, name)
     raise AttributeError(f"module 'siptrace' has no attribute {name!r}")

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 
 import siptrace
 from siptrace.views import charts
-from siptrace.api import Trace
+from siptrace.views.notebook import Trace
 from siptrace.model.context import Context
 from siptrace.views.ladder import HostMap, build_ladder, ladder_figure
 from siptrace.correlate.timeline import build_timeline

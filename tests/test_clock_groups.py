@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from siptrace.api import load
+from siptrace.views.notebook import load
 from siptrace.correlate.calls import OffsetEstimator
 from siptrace.run.diagnose import diagnose
 from siptrace.run.parallel import diagnose_parallel

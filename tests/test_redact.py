@@ -314,7 +314,7 @@ def test_domains_map_to_hosts_under_their_domain() -> None:
 
 
 def test_dataframes_ladder_and_findings_see_only_pseudonyms(traces: list[Path]) -> None:
-    from siptrace.api import Trace
+    from siptrace.views.notebook import Trace
 
     found = originals(traces, domains=True)
     _, redacted, r = _redacted(traces, domains=True)

@@ -1,4 +1,4 @@
-"""Charts of a whole trace: each function takes a notebook `siptrace.api.Trace` and returns a Figure.
+"""Charts of a whole trace: each function takes a notebook `siptrace.views.notebook.Trace` and returns a Figure.
 
 They read the trace's DataFrames (and, for hosts, the ladder's host merging),
 use matplotlib's object API (a `matplotlib.figure.Figure` on the Agg canvas
@@ -21,7 +21,7 @@ from ..rules.findings import Severity
 from .ladder import SEVERITY_COLOURS, HostMap, build_ladder, new_figure
 
 if TYPE_CHECKING:
-    from ..api import Trace
+    from .notebook import Trace
 
 __all__ = ["CHARTS", "calls_over_time", "findings_by_rule", "final_responses", "setup_times", "answer_to_bye",
            "host_messages", "OUTCOME_COLOURS"]

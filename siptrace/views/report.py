@@ -36,7 +36,7 @@ from .outfiles import write_atomically
 from .printable import printable
 
 if TYPE_CHECKING:
-    from ..api import Trace
+    from .notebook import Trace
     from ..read.redact import Redactor
 
 FORMATS = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".json": "json", ".txt": "text"}
@@ -102,7 +102,7 @@ def build_report(paths: str | Sequence[str], ctx: Context | None = None, *, call
         images: draw ladders and charts (PNG).
         max_ladders: at most this many ladders, for the worst findings' calls.
     """
-    from ..api import Trace
+    from .notebook import Trace
     from ..rules import run_rules
     from ..correlate.timeline import build_timeline
 

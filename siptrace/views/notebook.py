@@ -17,14 +17,14 @@ from html import escape
 
 import pandas as pd
 
-from .views import tables as frames
-from .model.context import Context
-from .correlate.calls import Call
-from .rules.findings import Finding
-from .read.reader import Reader
-from .rules import run_rules
-from .correlate.timeline import Timeline, build_timeline
-from .read.filters import parse_time
+from . import tables as frames
+from ..model.context import Context
+from ..correlate.calls import Call
+from ..rules.findings import Finding
+from ..read.reader import Reader
+from ..rules import run_rules
+from ..correlate.timeline import Timeline, build_timeline
+from ..read.filters import parse_time
 
 
 class Trace:
@@ -74,13 +74,13 @@ class Trace:
 
         Without ``call_id``: the call of the worst finding.
         """
-        from .views.ladder import ladder_figure
+        from .ladder import ladder_figure
 
         call_id = self._pick(call_id)
         return ladder_figure(self.timeline, call_id, self.findings_of(call_id))
 
     def ladder_text(self, call_id: str | None = None, width: int = 100) -> str:
-        from .views.ladder import ladder_text
+        from .ladder import ladder_text
 
         call_id = self._pick(call_id)
         return ladder_text(self.timeline, call_id, self.findings_of(call_id), width)
@@ -132,8 +132,8 @@ def load(paths: str | Sequence[str], um_fqdn: str | Sequence[str] | None = None,
     large input gives a warning that says so.  ``siptrace diagnose`` judges
     any size in bounded memory.
     """
-    from .read.filters import MessageFilter
-    from .model.sip import SipMessage
+    from ..read.filters import MessageFilter
+    from ..model.sip import SipMessage
 
     paths = [paths] if isinstance(paths, str) else list(paths)
     ids = {call_id} if isinstance(call_id, str) else set(call_id or ())
