@@ -313,13 +313,6 @@ class Clocks:
     groups: int = 0
 
 
-def clock_offsets(messages: list[Message], order: list[str] | None = None) -> dict[str, float]:
-    """Offsets of each file's clock from its group's reference file (see `OffsetEstimator`)."""
-    estimator = OffsetEstimator()
-    estimator.add(messages)
-    return estimator.offsets(order)
-
-
 def apply_offsets(messages: list[Message], offsets: dict[str, float]) -> None:
     shift = {name: timedelta(seconds=seconds) for name, seconds in offsets.items() if seconds}
     for message in messages:
@@ -428,7 +421,3 @@ def _answers(sip: SipMessage, attempt: Dialog) -> bool:
         return False
     opening = attempt.messages[0].sip.cseq
     return opening is not None and sip.cseq == opening
-
-
-def outgoing(sip: SipMessage) -> bool:
-    return bool(sip.direction and sip.direction.direction is Direction.OUTGOING)
