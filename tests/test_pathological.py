@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from siptrace import Origin, Reader, SipMessage, Skipped, parse_message_text
+from siptrace import Origin, Reader, SipMessage, parse_message_text
 from siptrace.model.values import parse_diagnostic, parse_name_addrs, parse_uri, split_list
 
 from records_text import CONNECTION, PROTOCOL_INVITE

@@ -16,6 +16,7 @@ import traceback
 from collections.abc import Iterable, Sequence
 from typing import ClassVar, Protocol
 
+from ._doc import SECTIONS, sections
 from .causes import link_causes
 from ..model.context import Context
 from .findings import Finding, Severity, sort_findings
@@ -41,7 +42,6 @@ RULES: tuple[type[Rule], ...] = (
     AckRetargetBye, RuriHostMismatch, AckMissing, MsDiagnostics, ErrorRecords, FailedCall, MidCallFailure,
 )
 
-from ._doc import SECTIONS, sections
 
 
 def by_id(rule_id: str) -> type[Rule] | None:
