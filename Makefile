@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test install bench clean
+.PHONY: demo test lint install bench clean
 
 $(BIN)/siptrace: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,12 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# ruff and mypy as pyproject.toml sets them; the import layers (tests/test_layers.py) run with the tests too
+lint: install
+	$(BIN)/ruff check siptrace tests bench
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q tests/test_layers.py
 
 # sip-doctor (PyPI) goes into the venv; tshark comes from the system (apt install tshark)
 # siptrace is measured as installed: with its bytecode compiled, as pip does for a regular install

@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from siptrace import Origin, Reader, parse_message_text  # noqa: E402
-from siptrace.values import parse_diagnostic, parse_name_addrs, parse_uri, split_list  # noqa: E402
+from siptrace.model.values import parse_diagnostic, parse_name_addrs, parse_uri, split_list  # noqa: E402
 
 HEAD = ("TL_INFO(TF_PROTOCOL) [fe01\\fe01]0A1C.0F2C::11/03/2026-09:14:02.117.0001A3F2 "
         "(SIPStack,SIPAdminLog::TraceProtocolRecord:SIPAdminLog.cpp(125))$$begin_record\r\n"

@@ -21,7 +21,7 @@ import dpkt
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from siptrace import Reader, SipMessage  # noqa: E402
-from siptrace.model import Direction  # noqa: E402
+from siptrace.model.sip import Direction  # noqa: E402
 
 FRONT_END = ("10.0.1.11", 5061)
 

@@ -10,23 +10,23 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .context import Context
-from .diagnose import Diagnosis, diagnose
-from .errors import InputError, SiptraceError
-from .findings import Evidence, Finding, Severity
+from .model.context import Context
+from .run.diagnose import Diagnosis, diagnose
+from .model.errors import InputError, SiptraceError
+from .rules.findings import Evidence, Finding, Severity
 from .rules import RULES, run_rules
-from .timeline import Timeline, build_timeline, load_timeline
-from .model import (
+from .correlate.timeline import Timeline, build_timeline, load_timeline
+from .model.sip import (
     CSeq, DiagRecord, Diagnostic, Direction, Headers, Kind, NameAddr, Origin, Peer, Record,
     ResultCode, SipMessage, Skipped, TraceDirection, Uri, Via,
 )
-from .reader import InputStats, Reader, messages, read
-from .recordparse import parse_message_text, parse_record_text
+from .read.reader import InputStats, Reader, messages, read
+from .read.recordparse import parse_message_text, parse_record_text
 
 def __getattr__(name: str):  # type: ignore[no-untyped-def]
     # the notebook API pulls in pandas; the command line does not need it
     if name in ("Trace", "load"):
-        from . import api
+        from .views import notebook as api
 
         return getattr(api, name)
     raise AttributeError(f"module 'siptrace' has no attribute {name!r}")

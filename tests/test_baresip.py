@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from siptrace import InputError, Reader, SipMessage, Skipped
-from siptrace.baresip import unescape_syslog
-from siptrace.detect import detect
+from siptrace.read.siptext import unescape_syslog
+from siptrace.read.detect import detect
 
 from conftest import shared_sample
 from test_sip_values import BARE

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from siptrace.cmd_report import report_command
+from siptrace.cli.cmd_report import report_command
 from test_report import INJECTED_CALL_ID, charts_available, ladder_available, write_traces
 
 

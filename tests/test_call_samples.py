@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from siptrace.context import Context
-from siptrace.diagnose import diagnose
+from siptrace.model.context import Context
+from siptrace.run.diagnose import diagnose
 
 from conftest import sample
 

@@ -11,17 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from siptrace.causes import LINKS, Link, link_causes
-from siptrace.context import Context
-from siptrace.diagnose import diagnose
-from siptrace.findings import Evidence, Finding, Severity, sort_findings
-from siptrace.model import Origin
-from siptrace.parallel import diagnose_parallel
-from siptrace.diagnose import finding_json
-from siptrace.render import diagnosis_text
-from siptrace.report import build_report, render_markdown
-from siptrace.spill import FindingWriter
-from siptrace.stream import diagnose_stream
+from siptrace.rules.causes import LINKS, Link, link_causes
+from siptrace.model.context import Context
+from siptrace.run.diagnose import diagnose
+from siptrace.rules.findings import Evidence, Finding, Severity, sort_findings
+from siptrace.model.sip import Origin
+from siptrace.run.parallel import diagnose_parallel
+from siptrace.run.diagnose import finding_json
+from siptrace.views.render import diagnosis_text
+from siptrace.views.report import build_report, render_markdown
+from siptrace.run.spill import FindingWriter
+from siptrace.run.stream import diagnose_stream
 
 from conftest import ROOT, sample
 

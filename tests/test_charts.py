@@ -10,11 +10,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 import siptrace
-from siptrace import charts
-from siptrace.api import Trace
-from siptrace.context import Context
-from siptrace.ladder import HostMap, build_ladder, ladder_figure
-from siptrace.timeline import build_timeline
+from siptrace.views import charts
+from siptrace.views.notebook import Trace
+from siptrace.model.context import Context
+from siptrace.views.ladder import HostMap, build_ladder, ladder_figure
+from siptrace.correlate.timeline import build_timeline
 
 import flows
 from conftest import SAMPLES

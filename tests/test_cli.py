@@ -8,7 +8,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from siptrace.cli import main
+from siptrace.cli.commands import main
 
 from records_text import ALL, PROTOCOL_INVITE
 
@@ -102,7 +102,7 @@ def test_every_command_has_help():
 def test_progress_line_only_on_a_terminal_for_big_inputs():
     import io
 
-    from siptrace.progress import Progress
+    from siptrace.read.progress import Progress
 
     class Tty(io.StringIO):
         def isatty(self):
@@ -162,10 +162,10 @@ def test_diagnose_reads_standard_input_as_it_reads_the_file():
 def test_an_unexpected_error_is_one_line_and_exit_2_not_a_traceback(tmp_path):
     import subprocess
 
-    code = ("import sys, siptrace.parallel as p\n"
+    code = ("import sys, siptrace.run.parallel as p\n"
             "def broken(*a, **k): raise RecursionError('maximum recursion depth exceeded')\n"
             "p.diagnose_stream = broken\n"
-            "from siptrace.cli import main\n"
+            "from siptrace.cli.commands import main\n"
             "sys.argv = ['siptrace'] + sys.argv[1:]\n"
             "main()\n")
     from conftest import SAMPLES

@@ -7,14 +7,14 @@ import json
 
 import pytest
 
-from siptrace.api import load
-from siptrace.correlate import OffsetEstimator
-from siptrace.diagnose import diagnose
-from siptrace.parallel import diagnose_parallel
-from siptrace.render import diagnosis_text
-from siptrace.report import build_report
-from siptrace.stream import diagnose_stream
-from siptrace.timeline import load_timeline
+from siptrace.views.notebook import load
+from siptrace.correlate.calls import OffsetEstimator
+from siptrace.run.diagnose import diagnose
+from siptrace.run.parallel import diagnose_parallel
+from siptrace.views.render import diagnosis_text
+from siptrace.views.report import build_report
+from siptrace.run.stream import diagnose_stream
+from siptrace.correlate.timeline import load_timeline
 
 from conftest import sample
 from flows import dialog_headers, record

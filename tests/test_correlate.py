@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from siptrace.timeline import load_timeline
+from siptrace.correlate.timeline import load_timeline
 
 from flows import dialog_headers, record
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from siptrace import Reader
-from siptrace.model import SipMessage, Skipped
+from siptrace.model.sip import SipMessage, Skipped
 
 from conftest import SAMPLES
 
@@ -207,7 +207,7 @@ def test_lone_cr_translation_keeps_byte_offsets(tmp_path):
 
 
 def test_binary_with_nuls_on_both_sides_is_not_taken_for_bomless_utf16():
-    from siptrace.inputs import utf16_without_bom
+    from siptrace.read.inputs import utf16_without_bom
 
     assert utf16_without_bom(bytes(range(256)) * 8) is None
     assert utf16_without_bom(b"\x00" * 4096) is None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from siptrace.values import parse_diagnostic
+from siptrace.model.values import parse_diagnostic
 
 from conftest import shared_sample
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 import siptrace
-from siptrace.context import Context
-from siptrace.parallel import diagnose_parallel
-from siptrace.report import build_report, write_report
+from siptrace.model.context import Context
+from siptrace.run.parallel import diagnose_parallel
+from siptrace.views.report import build_report, write_report
 
 from conftest import ROOT, SAMPLES
 from flows import dialog_headers, record

@@ -7,9 +7,9 @@ import random
 import pytest
 from lark.exceptions import LarkError
 
-from siptrace.framing import RawRecord, frame
-from siptrace.grammar import record_parser
-from siptrace.recordparse import _fast
+from siptrace.read.framing import RawRecord, frame
+from siptrace.read.sipgrammar import record_parser
+from siptrace.read.recordparse import _fast
 
 from conftest import SAMPLES, SHARED
 from records_text import ALL

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from siptrace.framing import RawRecord, Truncated, frame, frame_blocks
+from siptrace.read.framing import RawRecord, Truncated, frame, frame_blocks
 
 from records_text import ALL, COMPONENT_FREE_TAIL, CONNECTION, ONE_LINE, PROTOCOL_INVITE
 
@@ -56,7 +56,7 @@ def test_all_three_tails_and_lf_endings():
     b"TL_INFO(TF_PROTOCOL) [0]1.2::11/03/2026-09:00:00.000.1 (a,b:c(1))$$begin_record\r\nX: y\r\n$$end_record\r\nafter",
 ])
 def test_the_reader_counts_every_line_once_framing_has_seen_them(tmp_path, data):
-    from siptrace.reader import Reader
+    from siptrace.read.reader import Reader
 
     path = tmp_path / "t.log"
     path.write_bytes(data + (b"" if data else b"\n"))

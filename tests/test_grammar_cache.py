@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from siptrace.grammar import cache_file
+from siptrace.model.grammar import cache_file
 
 from conftest import sample
 

@@ -7,13 +7,13 @@ from click.testing import CliRunner
 from matplotlib.colors import to_rgba
 from matplotlib.patches import FancyArrowPatch
 
-from siptrace.context import Context
-from siptrace.errors import SiptraceError
-from siptrace.findings import Severity
-from siptrace.ladder import PLAIN, SEVERITY_COLOURS, UnknownCall, hosts_of, ladder_figure, ladder_text
-from siptrace.cmd_ladder import ladder_command
+from siptrace.model.context import Context
+from siptrace.model.errors import SiptraceError
+from siptrace.rules.findings import Severity
+from siptrace.views.ladder import PLAIN, SEVERITY_COLOURS, UnknownCall, hosts_of, ladder_figure, ladder_text
+from siptrace.cli.cmd_ladder import ladder_command
 from siptrace.rules import run_rules
-from siptrace.timeline import load_timeline
+from siptrace.correlate.timeline import load_timeline
 
 from conftest import sample
 from flows import dialog_headers, record
@@ -427,7 +427,7 @@ def test_text_ladder_needs_no_matplotlib():
     import subprocess
     import sys
 
-    code = ("import sys, siptrace.ladder as l, siptrace.timeline as t; "
+    code = ("import sys, siptrace.views.ladder as l, siptrace.correlate.timeline as t; "
             f"tl = t.load_timeline({str(sample('cancel.fe.log'))!r}); "
             "l.ladder_text(tl, tl.calls[0].call_id); "
             "assert 'matplotlib' not in sys.modules and 'pandas' not in sys.modules")

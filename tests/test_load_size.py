@@ -8,7 +8,7 @@ import warnings
 import pytest
 
 import siptrace
-import siptrace.api as api
+import siptrace.views.notebook as api
 
 from conftest import sample
 

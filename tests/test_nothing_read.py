@@ -6,7 +6,7 @@ import json
 
 from click.testing import CliRunner
 
-from siptrace.cli import main
+from siptrace.cli.commands import main
 
 from conftest import sample
 from records_text import CONNECTION, PROTOCOL_INVITE

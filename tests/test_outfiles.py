@@ -6,8 +6,8 @@ import errno
 
 from click.testing import CliRunner
 
-from siptrace import outfiles
-from siptrace.cli import main
+from siptrace.views import outfiles
+from siptrace.cli.commands import main
 
 from conftest import SAMPLES
 

@@ -9,9 +9,9 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from siptrace.cli import main
-from siptrace.printable import printable
-from siptrace.report import md
+from siptrace.cli.commands import main
+from siptrace.views.printable import printable
+from siptrace.views.report import md
 
 from conftest import SAMPLES
 
@@ -95,7 +95,7 @@ def test_printable_keeps_layout_and_plain_text():
 
 def test_chart_labels_from_the_trace_are_not_mathtext(hostile_trace):
     import siptrace
-    from siptrace.charts import final_responses
+    from siptrace.views.charts import final_responses
 
     fig = final_responses(siptrace.load(str(hostile_trace)))
     fig.canvas.draw()

@@ -27,7 +27,7 @@ def test_wheel_contains_the_grammars_and_the_console_script(wheel):
     for grammar in ("ocslogger.lark", "sip.lark", "sipvalues.lark"):
         assert f"siptrace/grammars/{grammar}" in names
     entry = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "siptrace = siptrace.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()
+    assert "siptrace = siptrace.cli.commands:main" in zipfile.ZipFile(wheel).read(entry).decode()
 
 
 def test_installed_package_parses_from_another_folder(wheel, tmp_path):
@@ -35,7 +35,7 @@ def test_installed_package_parses_from_another_folder(wheel, tmp_path):
     zipfile.ZipFile(wheel).extractall(site)
     trace = tmp_path / "t.log"
     trace.write_text(ALL)
-    code = ("import siptrace, siptrace.grammar as g; "
+    code = ("import siptrace, siptrace.model.grammar as g; "
             "print(g.grammar_dir().parent.parent == __import__('pathlib').Path(%r)); "
             "print(sum(1 for m in siptrace.read(%r) if isinstance(m, siptrace.SipMessage)))" % (str(site), str(trace)))
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,

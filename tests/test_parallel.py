@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from siptrace.context import Context
-from siptrace.errors import InputError
-from siptrace.framing import frame
-from siptrace import parallel as _parallel
-from siptrace.parallel import diagnose_parallel
-from siptrace.render import diagnosis_lines
-from siptrace.partition import Share, call_id_key
-from siptrace.stream import diagnose_stream
+from siptrace.model.context import Context
+from siptrace.model.errors import InputError
+from siptrace.read.framing import frame
+from siptrace.run import parallel as _parallel
+from siptrace.run.parallel import diagnose_parallel
+from siptrace.views.render import diagnosis_lines
+from siptrace.read.partition import Share, call_id_key
+from siptrace.run.stream import diagnose_stream
 
 from conftest import SAMPLES, sample
 
@@ -125,7 +125,7 @@ def test_input_errors_keep_their_path_and_hint_across_processes():
 
 
 def test_small_inputs_are_diagnosed_in_one_process_unless_jobs_are_asked_for(generated, monkeypatch):
-    import siptrace.parallel as parallel
+    import siptrace.run.parallel as parallel
 
     started = []
     monkeypatch.setattr(parallel, "_run", lambda *a: started.append(a[-4]) or diagnose_stream(a[0], a[1]))
@@ -188,7 +188,7 @@ def test_an_error_in_a_worker_reaches_the_caller_whole(generated, monkeypatch):
 def test_calls_judged_together_give_what_calls_judged_one_by_one_give(generated, monkeypatch, idle, max_messages):
     """A short idle time makes calls go quiet and come back (judged in parts); a
     small max_messages judges growing calls early: both as with one call per run."""
-    import siptrace.stream as stream
+    import siptrace.run.stream as stream
 
     ctx = Context.of(um_fqdn="um01.contoso.com")
     monkeypatch.setattr(stream, "BATCH", 100_000)    # all in one run, but for the calls that come back

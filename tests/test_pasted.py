@@ -7,8 +7,8 @@ import json
 from click.testing import CliRunner
 
 from siptrace import Origin, Reader, SipMessage, Skipped, parse_message_text, parse_record_text
-from siptrace.cli import main
-from siptrace.detect import detect
+from siptrace.cli.commands import main
+from siptrace.read.detect import detect
 
 from conftest import sample
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import time
 
-from siptrace import Origin, Reader, SipMessage, Skipped, parse_message_text
-from siptrace.values import parse_diagnostic, parse_name_addrs, parse_uri, split_list
+from siptrace import Origin, Reader, SipMessage, parse_message_text
+from siptrace.model.values import parse_diagnostic, parse_name_addrs, parse_uri, split_list
 
 from records_text import CONNECTION, PROTOCOL_INVITE
 
@@ -64,7 +64,7 @@ def test_deeply_nested_quotes_and_angle_brackets_do_not_backtrack():
 
 
 def test_junk_only_file_keeps_few_examples_in_memory(write):
-    from siptrace.timeline import KEEP_SKIPPED, load_timeline
+    from siptrace.correlate.timeline import KEEP_SKIPPED, load_timeline
 
     junk = ("TL_INFO(TF_PROTOCOL) x $$begin_record\r\n" * (KEEP_SKIPPED + 500)) + CONNECTION
     timeline = load_timeline(str(write("j.log", junk)))
@@ -72,7 +72,7 @@ def test_junk_only_file_keeps_few_examples_in_memory(write):
 
 
 def test_redaction_of_huge_values_stays_linear():
-    from siptrace.redact import Redactor
+    from siptrace.read.redact import Redactor
 
     for value in ("a" + " " * 200_000 + "x", "ab " * 70_000, '"' + "x" * 200_000, "+1" + " 1" * 50_000):
         text = ("INVITE sip:a@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from siptrace import Reader
-from siptrace.model import Peer, SipMessage, Skipped
-from siptrace.pcap import SIP_PORTS_ENV, TLS_REASON, is_capture, read_capture
-from siptrace.reader import InputStats
+from siptrace.model.sip import Peer, SipMessage, Skipped
+from siptrace.read.pcap import SIP_PORTS_ENV, TLS_REASON, is_capture, read_capture
+from siptrace.read.reader import InputStats
 
 from pcapwriter import frames, write_frames, write_pcap
 
@@ -624,8 +624,8 @@ def _reads_bare_ipv6_hosts() -> bool:
             "From: <sip:1234@fec0:0:0:0:216:d3ff:fe0d:22c:5060>;tag=1\r\n"
             "To: <sip:4321@fec0:0:0:0:216:d3ff:fe0d:22c:5060>\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\n"
             "Content-Length: 0\r\n\r\n")
-    from siptrace.model import Origin
-    from siptrace.recordparse import parse_message_text
+    from siptrace.model.sip import Origin
+    from siptrace.read.recordparse import parse_message_text
     return isinstance(parse_message_text(text, Origin("probe", 1, 0)), SipMessage)
 
 
@@ -668,7 +668,7 @@ def test_real_fuzzed_capture_reads_what_it_can_and_names_why_the_rest_is_skipped
 def test_stats_names_the_other_traffic_and_sip_port_makes_a_tls_port_sip(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from siptrace.cli import main
+    from siptrace.cli.commands import main
 
     monkeypatch.setenv(SIP_PORTS_ENV, "")     # restored after the test, whatever the command sets
     path = write_pcap(tmp_path / "tls.pcap", [(at(0), A, 5060, B, 5060, "udp", request("OPTIONS")),

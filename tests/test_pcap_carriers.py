@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from siptrace.model import Peer, SipMessage, Skipped
+from siptrace.model.sip import Peer, Skipped
 
 from pcapwriter import (frames, ip_packets, link_frame, sctp_packet, transport, write_frames, write_pcap,
                         write_pcapng_interfaces, ws_frame)

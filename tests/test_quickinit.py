@@ -8,8 +8,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from siptrace import findings, model
-from siptrace.quickinit import quick_init
+from siptrace.rules import findings
+from siptrace.model import sip as model
+from siptrace.model.quickinit import quick_init
 
 CLASSES = [obj for mod in (model, findings) for obj in vars(mod).values()
            if isinstance(obj, type) and obj.__module__ == mod.__name__ and dataclasses.is_dataclass(obj)

@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from siptrace import ranges
-from siptrace.framing import BEGIN_MARK, RawRecord, Truncated, frame
-from siptrace.partition import Share
-from siptrace.ranges import cut_points, index_path, read_pieces, write_index
-from siptrace.reader import InputStats
+from siptrace.read import ranges
+from siptrace.read.framing import BEGIN_MARK, RawRecord, Truncated, frame
+from siptrace.read.partition import Share
+from siptrace.read.ranges import cut_points, index_path, read_pieces, write_index
+from siptrace.read.reader import InputStats
 
 from conftest import SAMPLES
 

@@ -6,7 +6,7 @@ import re
 
 from click.testing import CliRunner
 
-from siptrace.cli import main
+from siptrace.cli.commands import main
 
 from conftest import ROOT
 

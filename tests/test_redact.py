@@ -13,13 +13,13 @@ from click.testing import CliRunner
 
 from flows import dialog_headers, record
 from rules.um_flows import um_call
-from siptrace.cmd_report import report_command
-from siptrace.context import Context
-from siptrace.model import DiagRecord, SipMessage
-from siptrace.reader import Reader
-from siptrace.redact import Redactor
+from siptrace.cli.cmd_report import report_command
+from siptrace.model.context import Context
+from siptrace.model.sip import DiagRecord, SipMessage
+from siptrace.read.reader import Reader
+from siptrace.read.redact import Redactor
 from siptrace.rules import run_rules
-from siptrace.timeline import build_timeline
+from siptrace.correlate.timeline import build_timeline
 
 UM_CALL_ID = "5d2c6f0e9b8a47c3a1e2f3b4c5d6e7f8"
 RICH_CALL_ID = "9f1e2d3c4b5a69788796a5b4c3d2e1f0"
@@ -257,7 +257,7 @@ def test_pseudonyms_keep_the_structure() -> None:
 def test_ip_addresses_become_documentation_addresses_never_an_original() -> None:
     r = Redactor()
     text = "c=IN IP4 10.0.10.54\r\na=candidate:1 1 UDP 1 192.0.2.1 5 typ host raddr 203.0.113.10 rport 9\r\n"
-    from siptrace.model import Origin
+    from siptrace.model.sip import Origin
 
     msg = SipMessage(origin=Origin("x", 1), time=None, start_line="INVITE sip:10.0.0.1 SIP/2.0", method="INVITE",
                      request_uri="sip:10.0.0.1", body=text)
@@ -314,7 +314,7 @@ def test_domains_map_to_hosts_under_their_domain() -> None:
 
 
 def test_dataframes_ladder_and_findings_see_only_pseudonyms(traces: list[Path]) -> None:
-    from siptrace.api import Trace
+    from siptrace.views.notebook import Trace
 
     found = originals(traces, domains=True)
     _, redacted, r = _redacted(traces, domains=True)
@@ -325,7 +325,7 @@ def test_dataframes_ladder_and_findings_see_only_pseudonyms(traces: list[Path]) 
     frames = "\n".join(df.to_csv() for df in (trace.messages, trace.dialogs, trace.calls, trace.findings))
     assert leaks(frames, found) == []
     assert leaks(json.dumps([f.as_dict() for f in findings], default=str), found) == []
-    ladder = pytest.importorskip("siptrace.ladder")
+    ladder = pytest.importorskip("siptrace.views.ladder")
     for call_id in {f.call_id for f in findings if f.call_id}:
         assert leaks(ladder.ladder_text(timeline, call_id, findings, 120), found) == []
 

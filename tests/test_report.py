@@ -13,9 +13,9 @@ from click.testing import CliRunner, Result
 
 from flows import dialog_headers, record
 from rules.um_flows import um_call
-from siptrace.cli import main as cli_main
-from siptrace.cmd_report import report_command
-from siptrace.frames import CALL_COLUMNS, DIALOG_COLUMNS
+from siptrace.cli.commands import main as cli_main
+from siptrace.cli.cmd_report import report_command
+from siptrace.views.tables import CALL_COLUMNS, DIALOG_COLUMNS
 
 SCRIPT = "<script>document.title='pwned'</script>"
 INJECTED_CALL_ID = "x'\"><script>alert(1)</script>"
@@ -55,7 +55,7 @@ def run_report(*args: object) -> Result:
 
 def ladder_available() -> bool:
     try:
-        import siptrace.ladder  # noqa: F401
+        import siptrace.views.ladder  # noqa: F401
     except ImportError:
         return False
     return True
@@ -63,7 +63,7 @@ def ladder_available() -> bool:
 
 def charts_available() -> bool:
     try:
-        import siptrace.charts  # noqa: F401
+        import siptrace.views.charts  # noqa: F401
     except ImportError:
         return False
     return True
@@ -267,7 +267,7 @@ def test_markdown_escapes_what_markdown_would_interpret(traces: list[Path], tmp_
 
 
 def test_markdown_escapes_a_leading_hash() -> None:
-    from siptrace.report import md
+    from siptrace.views.report import md
 
     assert md("# not a heading") == "\\# not a heading"
     assert md("a\nb|c") == "a b\\|c"

@@ -9,7 +9,7 @@ import zipfile
 import pytest
 
 from siptrace import InputError, Reader
-from siptrace.model import DiagRecord, Record, SipMessage, Skipped
+from siptrace.model.sip import DiagRecord, Record, SipMessage, Skipped
 
 from records_text import ALL, CONNECTION, DIAG_TAIL_SEQUENCE, PROTOCOL_INVITE
 
@@ -124,8 +124,8 @@ def test_empty_and_missing_files_and_directories_are_input_errors(write, tmp_pat
 
 
 def test_truncation_at_every_byte_never_raises_and_counts_add_up(tmp_path):
-    from siptrace.inputs import Source
-    from siptrace.reader import InputStats, read_any
+    from siptrace.read.inputs import Source
+    from siptrace.read.reader import InputStats, read_any
 
     whole = (PROTOCOL_INVITE + DIAG_TAIL_SEQUENCE).encode()
     kinds = set()

@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from siptrace import Reader, SipMessage
-from siptrace.cli import main
-from siptrace.context import Context
-from siptrace.diagnose import diagnose
+from siptrace.cli.commands import main
+from siptrace.model.context import Context
+from siptrace.run.diagnose import diagnose
 
 from conftest import sample
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from siptrace import Reader, SipMessage
-from siptrace.model import Direction, Kind, Record
-from siptrace import parallel as _parallel
-from siptrace.parallel import MIN_PARALLEL_BYTES, diagnose_parallel
-from siptrace.stream import diagnose_stream
+from siptrace.model.sip import Direction, Kind, Record
+from siptrace.run import parallel as _parallel
+from siptrace.run.parallel import MIN_PARALLEL_BYTES, diagnose_parallel
+from siptrace.run.stream import diagnose_stream
 
 from conftest import sample
 from records_text import ONE_LINE, PROTOCOL_INVITE

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from siptrace import Headers, Origin, SipMessage, parse_message_text
-from siptrace.values import parse_name_addrs, parse_uri, parse_vias, split_list
+from siptrace.model.values import parse_name_addrs, parse_uri, parse_vias, split_list
 
 
 def test_uri_with_user_port_and_params():

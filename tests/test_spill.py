@@ -10,12 +10,12 @@ import pickle
 from collections import Counter
 from datetime import datetime, timedelta
 
-from siptrace.context import Context
-from siptrace.findings import Evidence, Finding, Severity, sort_findings
-from siptrace.model import Origin
-from siptrace import spill
-from siptrace.spill import FindingWriter, SpilledFindings, severities, spill_directory
-from siptrace.stream import diagnose_stream
+from siptrace.model.context import Context
+from siptrace.rules.findings import Evidence, Finding, Severity, sort_findings
+from siptrace.model.sip import Origin
+from siptrace.run import spill
+from siptrace.run.spill import FindingWriter, SpilledFindings, severities, spill_directory
+from siptrace.run.stream import diagnose_stream
 
 from conftest import sample
 
@@ -93,7 +93,7 @@ def test_a_failed_run_leaves_no_findings_folder(tmp_path, monkeypatch):
 
     import pytest
 
-    from siptrace.errors import InputError
+    from siptrace.model.errors import InputError
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))     # spill_directory() makes its folders here
     with pytest.raises(InputError):

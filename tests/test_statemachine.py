@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from hypothesis import given, strategies as st
 
-from siptrace.correlate import Dialog, Message
-from siptrace.model import Headers, Origin, SipMessage
-from siptrace.statemachine import TRANSITIONS, EventKind, Input, State, run
-from siptrace.timeline import build_timeline
+from siptrace.correlate.calls import Dialog, Message
+from siptrace.model.sip import Headers, Origin, SipMessage
+from siptrace.correlate.statemachine import TRANSITIONS, EventKind, Input, State, run
+from siptrace.correlate.timeline import build_timeline
 from siptrace import Reader
 
 from flows import dialog_headers, record

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from siptrace.context import Context
-from siptrace.diagnose import diagnose
-from siptrace.stream import diagnose_stream
+from siptrace.model.context import Context
+from siptrace.run.diagnose import diagnose
+from siptrace.run.stream import diagnose_stream
 
 from conftest import SAMPLES, sample
 
@@ -41,7 +41,7 @@ def test_a_tiny_idle_window_still_finds_the_um_failure():
 
 
 def test_records_that_name_no_call_are_judged_in_parts_not_held_to_the_end(tmp_path, monkeypatch):
-    import siptrace.stream as stream
+    import siptrace.run.stream as stream
     from records_text import DIAG_TAIL_SEQUENCE
 
     record = DIAG_TAIL_SEQUENCE.replace("SIP-Call-ID: 0c8a7f5e3d2b4a1980f6e5d4c3b2a190\r\n", "")

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from siptrace.recordparse import _parse_timestamp, parse_timestamp
+from siptrace.read.recordparse import _parse_timestamp, parse_timestamp
 
 
 def test_a_server_timestamp_is_utc_with_its_counter():

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from siptrace import Reader, SipMessage, Skipped
-from siptrace.detect import detect
-from siptrace.model import Direction
-from siptrace.stream import diagnose_stream
-from siptrace.uccapi import parse_marker
+from siptrace.read.detect import detect
+from siptrace.model.sip import Direction
+from siptrace.run.stream import diagnose_stream
+from siptrace.read.uccapi import parse_marker
 
 from conftest import sample
 

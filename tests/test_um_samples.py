@@ -8,10 +8,10 @@ import pytest
 from click.testing import CliRunner
 
 import siptrace
-from siptrace.cli import main
-from siptrace.context import Context
-from siptrace.diagnose import diagnose
-from siptrace.ladder import build_ladder
+from siptrace.cli.commands import main
+from siptrace.model.context import Context
+from siptrace.run.diagnose import diagnose
+from siptrace.views.ladder import build_ladder
 
 from conftest import sample
 

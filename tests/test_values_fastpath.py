@@ -8,7 +8,7 @@ import pytest
 
 from siptrace import Reader, SipMessage
 from siptrace import DiagRecord
-from siptrace.values import _fast, lead_params_by_grammar, name_addrs_by_grammar, uri_by_grammar, vias_by_grammar
+from siptrace.model.values import _fast, lead_params_by_grammar, name_addrs_by_grammar, uri_by_grammar, vias_by_grammar
 
 from conftest import SAMPLES, SHARED
 from torture_cases import INVALID, VALID

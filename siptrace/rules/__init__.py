@@ -16,10 +16,11 @@ import traceback
 from collections.abc import Iterable, Sequence
 from typing import ClassVar, Protocol
 
-from ..causes import link_causes
-from ..context import Context
-from ..findings import Finding, Severity, sort_findings
-from ..timeline import Timeline
+from ._doc import SECTIONS, sections
+from .causes import link_causes
+from ..model.context import Context
+from .findings import Finding, Severity, sort_findings
+from ..correlate.timeline import Timeline
 from .ack_missing import AckMissing
 from .ack_retarget_bye import AckRetargetBye
 from .error_records import ErrorRecords
@@ -41,7 +42,6 @@ RULES: tuple[type[Rule], ...] = (
     AckRetargetBye, RuriHostMismatch, AckMissing, MsDiagnostics, ErrorRecords, FailedCall, MidCallFailure,
 )
 
-from ._doc import SECTIONS, sections
 
 
 def by_id(rule_id: str) -> type[Rule] | None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..correlate import Call, Dialog, Message
-from ..model import SipMessage
-from ..statemachine import DialogRun, State, opening_cseq
-from ..timeline import Timeline
-from ..values import parse_lead_params
+from ..correlate.calls import Call, Dialog, Message
+from ..model.sip import SipMessage
+from ..correlate.statemachine import DialogRun, State, opening_cseq
+from ..correlate.timeline import Timeline
+from ..model.values import parse_lead_params
 
 # Answers a UAC or proxy takes as a step, not as the call's end (RFC 3261 §16.7 step 6
 # lets the proxy prefer others; 408 and 487 come from timers and CANCELs, not from a callee).

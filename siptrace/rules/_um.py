@@ -23,11 +23,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..context import Context, is_ip, is_um_product
-from ..correlate import Dialog, Message
-from ..model import DiagRecord, Direction, SipMessage
-from ..statemachine import DialogRun, EventKind
-from ..timeline import Timeline
+from ..model.context import Context, is_ip, is_um_product
+from ..correlate.calls import Dialog, Message
+from ..model.sip import DiagRecord, Direction, SipMessage
+from ..correlate.statemachine import DialogRun, EventKind
+from ..correlate.timeline import Timeline
 
 UNKNOWN = "UM FQDN unknown"
 

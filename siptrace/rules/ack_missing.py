@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..context import Context
-from ..findings import Evidence, Finding, Severity
-from ..statemachine import EventKind, State
-from ..timeline import Timeline
+from ..model.context import Context
+from .findings import Evidence, Finding, Severity
+from ..correlate.statemachine import EventKind, State
+from ..correlate.timeline import Timeline
 from ._doc import section
 
 T1 = 0.5                       # RFC 3261 §17.1.1.1 default, seconds

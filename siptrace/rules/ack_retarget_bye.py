@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..context import Context, is_ip
-from ..correlate import Dialog, Message
-from ..findings import Evidence, Finding, Severity
-from ..statemachine import State
-from ..timeline import Timeline
+from ..model.context import Context, is_ip
+from ..correlate.calls import Dialog, Message
+from .findings import Evidence, Finding, Severity
+from ..correlate.statemachine import State
+from ..correlate.timeline import Timeline
 from ._um import UNKNOWN, UmLeg, not_reached, reached, um_legs, why_for
 
 DELAY_RANGE = (20.0, 45.0)

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .. import resultcodes
-from ..context import Context
-from ..findings import Evidence, Finding, Severity
-from ..timeline import Timeline
+from ..model import resultcodes
+from ..model.context import Context
+from .findings import Evidence, Finding, Severity
+from ..correlate.timeline import Timeline
 from ._doc import section
 
 

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..context import Context
-from ..correlate import Message
-from ..findings import Evidence, Finding, Severity
-from ..statemachine import DialogRun, State
-from ..timeline import Timeline
+from ..model.context import Context
+from ..correlate.calls import Message
+from .findings import Evidence, Finding, Severity
+from ..correlate.statemachine import DialogRun, State
+from ..correlate.timeline import Timeline
 from ._calls import Attempt, CallerCalls, best_final, completed_elsewhere, finals, invite_runs
 from ._doc import section
 

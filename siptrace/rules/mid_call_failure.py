@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..context import Context
-from ..correlate import Dialog, Message
-from ..findings import Evidence, Finding, Severity
-from ..statemachine import DialogRun, State
-from ..timeline import Timeline
+from ..model.context import Context
+from ..correlate.calls import Dialog, Message
+from .findings import Evidence, Finding, Severity
+from ..correlate.statemachine import DialogRun, State
+from ..correlate.timeline import Timeline
 from ._calls import answered, reasons, seconds_of
 from ._doc import section
 

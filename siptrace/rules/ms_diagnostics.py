@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .. import diagcodes
-from ..context import Context
-from ..correlate import Message
-from ..findings import Evidence, Finding, Severity
-from ..model import Diagnostic
-from ..timeline import Timeline
+from . import diagcodes
+from ..model.context import Context
+from ..correlate.calls import Message
+from .findings import Evidence, Finding, Severity
+from ..model.sip import Diagnostic
+from ..correlate.timeline import Timeline
 from ._doc import section
 
 _PUBLIC = "ms-diagnostics-public"

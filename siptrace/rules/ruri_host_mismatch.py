@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..context import Context, is_ip
-from ..correlate import Message
-from ..findings import Evidence, Finding, Severity
-from ..timeline import Timeline
+from ..model.context import Context, is_ip
+from ..correlate.calls import Message
+from .findings import Evidence, Finding, Severity
+from ..correlate.timeline import Timeline
 from ._doc import section
 from ._um import UNKNOWN, UmLeg, not_reached, reached, um_legs, why_for
 

@@ -29,11 +29,11 @@ sys.path.insert(0, str(ROOT))
 def _load() -> None:
     """Import the code under test (inside atheris' instrumentation when fuzzing)."""
     global InputError, Source, Origin, InputStats, read_any, parse_message_text
-    from siptrace.errors import InputError
-    from siptrace.inputs import Source
-    from siptrace.model import Origin
-    from siptrace.reader import InputStats, read_any
-    from siptrace.recordparse import parse_message_text
+    from siptrace.model.errors import InputError
+    from siptrace.read.inputs import Source
+    from siptrace.model.sip import Origin
+    from siptrace.read.reader import InputStats, read_any
+    from siptrace.read.recordparse import parse_message_text
 
 
 def corpus() -> list[bytes]:

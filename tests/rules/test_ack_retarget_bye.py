@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from siptrace.context import Context
+from siptrace.model.context import Context
 from siptrace.rules import run_rules
 from siptrace.rules.ack_retarget_bye import AckRetargetBye
-from siptrace.timeline import load_timeline
+from siptrace.correlate.timeline import load_timeline
 
 from rules.um_flows import record_line, um_call
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import pytest
 
-from siptrace.context import Context
+from siptrace.model.context import Context
 from siptrace.rules import run_rules
 from siptrace.rules.failed_call import FailedCall
 from siptrace.rules.mid_call_failure import MidCallFailure
-from siptrace.timeline import load_timeline
+from siptrace.correlate.timeline import load_timeline
 
-from rules.call_flows import (CID, answer, bye, cancel, connected, in_dialog, in_dialog_answer, invite, later,
+from rules.call_flows import (CID, answer, bye, cancel, connected, in_dialog, invite, later,
                               refresh)
 
 ELSEWHERE = 'SIP;cause=200;text="Call completed elsewhere"'

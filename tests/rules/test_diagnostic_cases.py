@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from siptrace import diagcodes
-from siptrace.context import Context
-from siptrace.findings import Severity
+from siptrace.rules import diagcodes
+from siptrace.model.context import Context
+from siptrace.rules.findings import Severity
 from siptrace.rules import run_rules
 from siptrace.rules.error_records import ErrorRecords
 from siptrace.rules.ms_diagnostics import MsDiagnostics
-from siptrace.timeline import load_timeline
+from siptrace.correlate.timeline import load_timeline
 
 from flows import dialog_headers, record
 from records_text import DIAG_TAIL_SEQUENCE

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from siptrace.context import Context
+from siptrace.model.context import Context
 from siptrace.rules import run_rules
 from siptrace.rules.ack_missing import AckMissing
 from siptrace.rules.error_records import ErrorRecords
 from siptrace.rules.failed_call import FailedCall
 from siptrace.rules.ms_diagnostics import MsDiagnostics
 from siptrace.rules.ruri_host_mismatch import RuriHostMismatch
-from siptrace.timeline import load_timeline
+from siptrace.correlate.timeline import load_timeline
 
 from flows import dialog_headers, record
 from rules.um_flows import um_call

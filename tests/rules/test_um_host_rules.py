@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from siptrace.context import Context
+from siptrace.model.context import Context
 from siptrace.rules import run_rules
 from siptrace.rules.ack_missing import AckMissing
 from siptrace.rules.ruri_host_mismatch import RuriHostMismatch
-from siptrace.timeline import load_timeline
+from siptrace.correlate.timeline import load_timeline
 
 from rules.um_flows import um_call
 

@@ -1,0 +1,1 @@
+"""The command line: the click commands and the one-line messages for errors."""

@@ -1,0 +1,127 @@
+"""``siptrace ladder``: one call's ladder as a PNG / SVG / PDF file, or as text on the terminal.
+
+A thin command over `siptrace.ladder`; it reads, correlates and runs the rules
+so the arrows that findings cite are marked.  Expected failures are
+`SiptraceError`s, shown as one line with exit code 2.
+"""
+
+from __future__ import annotations
+
+import difflib
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+
+from ..model.context import Context
+from ..read.detect import FORMATS
+from .friendly import friendly
+from ..model.errors import SiptraceError
+from ..rules.findings import Finding, Severity
+from ..model.sip import DiagRecord, Item, SipMessage
+from ..read.reader import Reader
+from ..rules import run_rules
+from ..correlate.timeline import Timeline, build_timeline
+
+OUTPUTS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
+
+
+def _read(files: tuple[str, ...], input_format: str | None, progress: bool,
+          call_id: str | None) -> tuple[Timeline, set[str]]:
+    """The timeline (only the wanted call's items when a Call-ID is given) and every Call-ID read."""
+    reader = Reader(list(files), input_format, progress=progress)
+    seen: set[str] = set()
+
+    def wanted() -> Iterator[Item]:
+        for item in reader:
+            if isinstance(item, (SipMessage, DiagRecord)):
+                if item.call_id:
+                    seen.add(item.call_id)
+                if call_id is None or item.call_id == call_id:
+                    yield item
+
+    timeline = build_timeline(wanted(), reader.stats)
+    return timeline, seen
+
+
+def pick_call(timeline: Timeline, findings: list[Finding]) -> str:
+    """The first call with an error finding, else the first call with an INVITE, else the first call."""
+    if not timeline.calls:
+        raise SiptraceError("no SIP calls in the input", hint="'siptrace stats FILE' shows what was read")
+    failing = {f.call_id for f in findings if f.severity is Severity.ERROR and f.call_id}
+    for call in timeline.calls:
+        if call.call_id in failing:
+            return call.call_id
+    for call in timeline.calls:
+        if any(d.method == "INVITE" for d in call.dialogs):
+            return call.call_id
+    return timeline.calls[0].call_id
+
+
+def _unknown(call_id: str, seen: set[str]) -> SiptraceError:
+    close = difflib.get_close_matches(call_id, sorted(seen), n=1, cutoff=0.5)
+    if not close:
+        close = sorted(i for i in seen if i.startswith(call_id))[:1]
+    hint = (f"Did you mean {close[0]}?" if close else
+            "'siptrace messages FILE' lists the Call-IDs" if seen else "the input has no SIP messages")
+    return SiptraceError(f"no call with Call-ID {call_id!r} in the input", hint=hint)
+
+
+@click.command("ladder")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True, allow_dash=True))
+@click.option("--call-id", help="The call to draw (default: the first call with an error finding, "
+                                "else the first call with an INVITE, else the first call).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+              help="Write the ladder to this .png, .svg or .pdf file (default: print it as text).")
+@click.option("--width", type=click.IntRange(min=40), help="Width of the text ladder (default: the terminal's).")
+@click.option("--um-fqdn", multiple=True, help="FQDN of an Exchange UM server (repeatable).")
+@click.option("--edge-fqdn", multiple=True, help="FQDN of an Edge server's internal side (repeatable).")
+@click.option("--pool-fqdn", multiple=True, help="FQDN of a front-end pool (repeatable).")
+@click.option("--input-format", type=click.Choice(list(FORMATS)),
+              help="Read every input with this reader instead of detecting it from the content.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
+@friendly
+def ladder_command(files: tuple[str, ...], call_id: str | None, output: str | None, width: int | None,
+                   um_fqdn: tuple[str, ...], edge_fqdn: tuple[str, ...], pool_fqdn: tuple[str, ...],
+                   input_format: str | None, quiet: bool) -> None:
+    """Draw the ladder (sequence diagram) of one call in trace FILES.
+
+    Hosts are columns, each hop of each message an arrow; retransmissions are
+    dashed and the arrows that findings cite are marked with the rule id.
+
+    \b
+    Example:
+        siptrace ladder fe01.log edge01.log --um-fqdn um01.contoso.com -o flow.png
+        siptrace ladder fe01.log --call-id 5a3306c8d206a94ff659cf5a15769d51
+    """
+    from ..views.ladder import ladder_text
+
+    fmt = None
+    if output is not None:
+        fmt = OUTPUTS.get(Path(output).suffix.lower())
+        if fmt is None:
+            raise SiptraceError(f"cannot write {Path(output).suffix or 'a file without a suffix'}",
+                                path=output, hint="Name the output .png, .svg or .pdf")
+    timeline, seen = _read(files, input_format, not quiet, call_id)
+    findings = run_rules(timeline, Context.of(um_fqdn, edge_fqdn, pool_fqdn))
+    if call_id is None:
+        call_id = pick_call(timeline, findings)
+    elif timeline.call(call_id) is None:
+        raise _unknown(call_id, seen)
+    if output is None:
+        columns = width or shutil.get_terminal_size((100, 24)).columns
+        click.echo(ladder_text(timeline, call_id, findings, width=columns), nl=False)
+        return
+    from ..views.ladder import ladder_figure
+
+    fig = ladder_figure(timeline, call_id, findings)
+    import io
+
+    from ..views.outfiles import write_atomically
+
+    drawing = io.BytesIO()
+    fig.savefig(drawing, format=fmt)
+    write_atomically(output, drawing.getvalue())
+    drawn = fig.ladder  # type: ignore[attr-defined]
+    click.echo(f"wrote {output}: call {call_id}, {len(drawn.hops)} arrows between {len(drawn.columns)} hosts")

@@ -1,0 +1,78 @@
+"""``siptrace report``: a diagnosis for a support ticket, as HTML, Markdown or JSON.
+
+The command only parses options and writes files; `siptrace.report` builds
+and renders the report and `siptrace.redact` replaces personal values.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+from ..model.context import Context
+from ..read.detect import FORMATS
+from .friendly import friendly
+from ..model.errors import SiptraceError
+from ..views.outfiles import write_atomically
+
+
+def _same_file(a: str, b: str) -> bool:
+    return os.path.abspath(a) == os.path.abspath(b)
+
+
+@click.command("report")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True, allow_dash=True))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="The report file: .html (one self-contained page), .md (images in <name>_files/ next to "
+                   "it) or .json (the diagnose JSON plus tables of the dialogs and calls).")
+@click.option("--um-fqdn", multiple=True, help="FQDN of an Exchange UM server (repeatable).")
+@click.option("--edge-fqdn", multiple=True, help="FQDN of an Edge server's internal side (repeatable).")
+@click.option("--pool-fqdn", multiple=True, help="FQDN of a front-end pool (repeatable).")
+@click.option("--call-id", "call_ids", multiple=True, help="Only this call (repeatable).")
+@click.option("--redact", is_flag=True,
+              help="Replace user names, display names, phone numbers, IP addresses, tags, Call-IDs, EPIDs, "
+                   "GRUUs and authentication values by consistent pseudonyms.")
+@click.option("--redact-domains", is_flag=True, help="Also replace domains and host names (implies --redact).")
+@click.option("--redact-map", type=click.Path(dir_okay=False),
+              help="Write what became what (original → pseudonym) to this JSON file, for you only; never "
+                   "part of the report (implies --redact).")
+@click.option("--input-format", type=click.Choice(list(FORMATS)),
+              help="Read every input with this reader instead of detecting it from the content.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
+@friendly
+def report_command(files: tuple[str, ...], output: str, um_fqdn: tuple[str, ...], edge_fqdn: tuple[str, ...],
+                   pool_fqdn: tuple[str, ...], call_ids: tuple[str, ...], redact: bool, redact_domains: bool,
+                   redact_map: str | None, input_format: str | None, quiet: bool) -> None:
+    """Write a report of trace FILES for a support ticket: findings, call flows, charts.
+
+    \b
+    Example:
+        siptrace report fe.log edge.log --um-fqdn um01.contoso.com -o report.html --redact
+    """
+    from ..read.redact import Redactor
+    from ..views.report import build_report, format_of, write_report
+
+    if format_of(output) is None:
+        raise click.BadParameter(f"{output!r} does not end in .html, .md or .json", param_hint="'-o'")
+    if redact_map and _same_file(redact_map, output):
+        raise click.BadParameter("the redaction map must not be the report itself", param_hint="'--redact-map'")
+    redactor = Redactor(redact_domains) if (redact or redact_domains or redact_map) else None
+    ctx = Context.of(um_fqdn, edge_fqdn, pool_fqdn)
+    report = build_report(files, ctx, call_ids=call_ids, redactor=redactor, input_format=input_format,
+                          progress=not quiet)
+    written = write_report(report, output)
+    if redactor is not None and redact_map:
+        write_atomically(redact_map, json.dumps(redactor.mapping(), indent=2, ensure_ascii=False) + "\n")
+    if report.diagnosis.nothing_read:
+        # the report says so too; the exit code must not say "healthy"
+        raise SiptraceError(f"{report.diagnosis.verdict()} (the report {written[0]} says so)")
+    images = len(written) - 1
+    findings = len(report.findings)
+    extra = f" and {images} image(s) in {written[1].parent}" if images else ""
+    click.echo(f"wrote {written[0]}{extra}: {findings} finding(s)"
+               f"{', redacted' if report.redacted else ''}", err=True)
+
+
+__all__ = ["report_command"]

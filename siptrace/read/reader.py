@@ -1,0 +1,307 @@
+"""The reading pipeline: paths → sources → raw pieces → model items, with counts.
+
+`read` is a generator, so memory does not grow with the input; `ReadStats`
+counts as it goes and always adds up:
+``records = sip + diagnostic + other + skipped + errors``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .framing import BLOCK, MAX_RECORD, Junk, RawRecord, Truncated, frame_blocks
+from .detect import FORMATS, detect
+from ..model.errors import InputError
+from .inputs import Source, open_sources
+from .progress import Progress
+from ..model.sip import Item, Kind, Origin, SipMessage, Skipped
+from .partition import Share
+from .recordparse import parse_record_text
+
+KEEP_SKIPPED = 20
+
+
+@dataclass
+class InputStats:
+    """What one input gave: counts by kind, skip reasons, first/last time."""
+
+    path: str
+    format: str = "ocslogger"
+    records: int = 0
+    sip: int = 0
+    diagnostic: int = 0
+    other: int = 0
+    skipped: int = 0
+    errors: int = 0
+    bytes: int = 0
+    lines: int = 0
+    decode_replaced: int = 0
+    first_time: datetime | None = None
+    last_time: datetime | None = None
+    skip_reasons: Counter[str] = field(default_factory=Counter)
+    other_kinds: Counter[str] = field(default_factory=Counter)   # what the "other" records were, when named
+    examples: list[Skipped] = field(default_factory=list)
+    with_problems: int = 0          # SIP messages kept although something in them is wrong
+    problem_examples: list[SipMessage] = field(default_factory=list)
+
+    def count(self, item: Item) -> None:
+        self.records += 1
+        kind = item.kind
+        if kind is Kind.SIP:
+            self.sip += 1
+            if item.problems:   # type: ignore[union-attr]
+                self.with_problems += 1
+                if len(self.problem_examples) < KEEP_SKIPPED:
+                    self.problem_examples.append(item)   # type: ignore[arg-type]
+        elif kind is Kind.DIAGNOSTIC:
+            self.diagnostic += 1
+        elif kind is Kind.OTHER:
+            self.other += 1
+        else:
+            assert isinstance(item, Skipped)
+            if kind is Kind.ERROR:
+                self.errors += 1
+            else:
+                self.skipped += 1
+            self.skip_reasons[_reason_key(item.reason)] += 1
+            if len(self.examples) < KEEP_SKIPPED:
+                self.examples.append(item)
+            return
+        when = item.time
+        if when is not None:
+            if self.first_time is None or when < self.first_time:
+                self.first_time = when
+            if self.last_time is None or when > self.last_time:
+                self.last_time = when
+
+    def add(self, other: InputStats) -> None:
+        """Add another count of records: another input's, or another worker's share of this one.
+
+        Bytes and lines are left to the caller: every worker reads all of an input.
+        """
+        for name in ("records", "sip", "diagnostic", "other", "skipped", "errors", "decode_replaced", "with_problems"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.skip_reasons.update(other.skip_reasons)
+        self.other_kinds.update(other.other_kinds)
+        for when in (other.first_time, other.last_time):
+            if when is not None:
+                self.first_time = when if self.first_time is None else min(self.first_time, when)
+                self.last_time = when if self.last_time is None else max(self.last_time, when)
+
+    @property
+    def balanced(self) -> bool:
+        return self.records == self.sip + self.diagnostic + self.other + self.skipped + self.errors
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "path": self.path, "format": self.format, "records": self.records, "sip": self.sip,
+            "diagnostic": self.diagnostic, "other": self.other, "skipped": self.skipped,
+            "errors": self.errors, "bytes": self.bytes, "lines": self.lines,
+            "decode_replaced": self.decode_replaced,
+            "first_time": self.first_time.isoformat() if self.first_time else None,
+            "last_time": self.last_time.isoformat() if self.last_time else None,
+            "skip_reasons": dict(self.skip_reasons),
+            "with_problems": self.with_problems,
+            "problems": [{"line": m.origin.line, "message": m.summary, "problems": list(m.problems)}
+                         for m in self.problem_examples],
+            "other_kinds": dict(self.other_kinds),
+        }
+
+
+def _reason_key(reason: str) -> str:
+    # group "... at record line 7" and "... at record line 9" together
+    head, sep, _ = reason.partition(" at record line ")
+    return head if sep else reason
+
+
+def _decode(data: bytes, stats: InputStats) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        stats.decode_replaced += 1
+        return data.decode("utf-8", errors="replace")
+
+
+def _junk_reason(piece: Junk) -> str:
+    head = piece.data.lstrip()[:16]
+    if head.startswith(b"SIP/2.0") or b" sip:" in piece.data.split(b"\n", 1)[0]:
+        return "bare SIP text outside any record"
+    return "text outside any record"
+
+
+def pieces_to_items(pieces: Iterable[RawRecord | Junk | Truncated], name: str, stats: InputStats,
+                    share: Share | None = None) -> Iterator[Item]:
+    """Parse framed pieces of one input into items, counting each.
+
+    With a ``share``, only the pieces it owns are parsed and counted; the
+    other workers count the rest.  Complete records are expected to be
+    chosen already, by the framer (`Share.owns_record` as its ``keep``).
+    """
+    for piece in pieces:
+        if share is not None and not isinstance(piece, RawRecord) and not share.owns(piece):
+            continue
+        origin = Origin(name, piece.line, piece.offset)
+        item: Item
+        if isinstance(piece, RawRecord):
+            data = piece.data
+            if data.startswith(b"\xef\xbb\xbf"):     # a byte-order mark where two files were joined
+                data = data[3:]
+            item = parse_record_text(_decode(data, stats), origin)
+        elif isinstance(piece, Truncated):
+            if piece.oversized:
+                reason = f"record longer than {MAX_RECORD >> 20} MB without $$end_record (cut)"
+            else:
+                where = "the end of the input" if piece.at_eof else "the next record"
+                reason = f"record cut short: no $$end_record before {where}"
+            item = Skipped(origin=origin, reason=reason,
+                           excerpt=piece.data[:200].decode("utf-8", errors="replace"))
+        else:
+            item = Skipped(origin=origin, reason=_junk_reason(piece), context=f"{piece.lines} line(s)",
+                           excerpt=piece.data[:200].decode("utf-8", errors="replace"))
+        stats.count(item)
+        yield item
+
+
+def read_source(source: Source, stats: InputStats, share: Share | None = None) -> Iterator[Item]:
+    """Items of one opened server-trace `Source`."""
+
+    def blocks() -> Iterator[bytes]:
+        last = b""
+        while True:
+            block = source.stream.read(BLOCK)
+            if not block:
+                break
+            stats.bytes += len(block)
+            last = block
+            yield block
+        if last and not last.endswith(b"\n"):
+            stats.lines += 1
+
+    try:
+        plan = share.plan(source.name) if share is not None and source.file is not None else None
+        if plan is not None and share is not None and share.folder is not None:
+            # framed in parts by all the workers together (`siptrace.ranges`)
+            from .ranges import read_pieces
+
+            input_no, points = plan
+            pieces = read_pieces(source.file, points, share.folder, input_no, share, stats)  # type: ignore[arg-type]
+            yield from pieces_to_items(pieces, source.name, stats, share)
+            return
+        keep = share.owns_record if share is not None else None
+        def newlines(n: int) -> None:
+            stats.lines += n
+
+        yield from pieces_to_items(frame_blocks(blocks(), keep=keep, newlines=newlines), source.name, stats, share)
+    finally:
+        source.close()
+
+
+def read_any(source: Source, stats: InputStats, input_format: str | None = None,
+             share: Share | None = None) -> Iterator[Item]:
+    """Items of one source, with the reader its content (or ``input_format``) calls for.
+
+    A ``share`` (this worker's part of a server trace) applies to server traces only.
+    """
+    if source.problem is not None:
+        # a part of an archive that has no bytes to read: one counted record names it
+        stats.format = "unknown"
+        if share is None or share.index == 0:
+            item = Skipped(origin=Origin(source.name, 1, 0), reason=source.problem,
+                           error=source.problem_is_error)
+            stats.count(item)
+            yield item
+        source.close()
+        return
+    yield from _read_format(source, stats, input_format, share)
+    if source.damage and (share is None or share.index == 0):
+        # the input broke off: what came before was read; say where it stopped
+        for reason in source.damage:
+            item = Skipped(origin=Origin(source.name, stats.lines + 1, stats.bytes), reason=reason, error=True)
+            stats.count(item)
+            yield item
+
+
+def _read_format(source: Source, stats: InputStats, input_format: str | None,
+                 share: Share | None) -> Iterator[Item]:
+    fmt = input_format or detect(source.head(), source.name)
+    stats.format = fmt or "unknown"
+    if fmt is None:
+        source.close()
+        raise InputError("is not a trace siptrace knows (server trace, client log, SIP text, pcap)",
+                         path=source.name, hint=f"Force a reader with --input-format ({'|'.join(FORMATS)})")
+    if fmt == "ocslogger":
+        yield from read_source(source, stats, share)
+        return
+    if share is not None:
+        source.close()
+        raise ValueError("only server traces can be read in shares")
+    try:
+        if fmt == "uccapi":
+            from .uccapi import read_client_log
+            yield from read_client_log(source.stream, source.name, stats)
+        elif fmt == "sip":
+            from .siptext import read_sip_text
+            yield from read_sip_text(source.stream, source.name, stats)
+        elif fmt == "pcap":
+            from .pcap import read_capture
+            yield from read_capture(source.stream, source.name, stats)
+        else:
+            raise InputError(f"unknown input format {fmt!r}", path=source.name,
+                             hint=f"Use one of {', '.join(FORMATS)}")
+    finally:
+        source.close()
+
+
+class Reader:
+    """Reads several inputs in order; `stats` holds one `InputStats` per input.
+
+    With ``progress=True`` a progress line is drawn on stderr for inputs over
+    50 MB when stderr is a terminal.
+    """
+
+    def __init__(self, paths: Sequence[str], input_format: str | None = None, progress: bool = False) -> None:
+        self.paths = list(paths)
+        self.input_format = input_format
+        self.progress = progress
+        self.stats: list[InputStats] = []
+
+    def __iter__(self) -> Iterator[Item]:
+        for path in self.paths:
+            for source in open_sources(path):
+                stats = InputStats(source.name)
+                self.stats.append(stats)
+                items = read_any(source, stats, self.input_format)
+                if self.progress:
+                    items = Progress(source.size).follow(
+                        items, lambda s=stats: (s.bytes, s.records, s.sip))   # type: ignore[misc]
+                yield from items
+
+    def totals(self) -> InputStats:
+        """The counts of every input together; its format is theirs, or "mixed"."""
+        formats = {s.format for s in self.stats}
+        total = InputStats("total", format=formats.pop() if len(formats) == 1 else "mixed" if formats else "none")
+        for s in self.stats:
+            total.add(s)
+            total.bytes += s.bytes
+            total.lines += s.lines
+        return total
+
+
+def read(paths: str | Sequence[str], input_format: str | None = None) -> Iterator[Item]:
+    """Every item of the inputs, in file order (a generator)."""
+    if isinstance(paths, str):
+        paths = [paths]
+    yield from Reader(paths, input_format)
+
+
+def messages(paths: str | Sequence[str]) -> Iterator[SipMessage]:
+    """Only the SIP messages of the inputs."""
+    for item in read(paths):
+        if isinstance(item, SipMessage):
+            yield item
+
+
+__all__ = ["InputStats", "Reader", "read", "read_any", "messages"]

@@ -1,0 +1,282 @@
+"""``diagnose`` on several cores: one process per core, each judging its share of the calls.
+
+Why processes: parsing is pure Python, so threads would take turns on one
+core.  Why shares by Call-ID rather than byte ranges: a call's messages are
+spread over the whole trace (and over several files), and the rules need a
+call whole; with shares by Call-ID (`siptrace.partition`) each worker runs
+the ordinary streaming diagnosis on its calls and nothing has to be sent
+between workers but the results.  Finding the records (framing) is shared
+too: each worker frames one byte range of a plain file and writes an index
+the others read (`siptrace.ranges`); a compressed or re-encoded input is
+framed whole by every worker.
+
+The parent only opens the inputs to check them, starts the workers, draws
+the progress line from counters they share, and merges their results: the
+findings, the counts (which add up as in one process), the clock offsets
+(from the clock differences of all workers together) and the ladders.  An
+error or an interrupt in any process stops them all at once; a worker that
+vanishes (killed for memory, say) makes the parent do the job again alone.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import shutil
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..model.context import Context
+from ..correlate.calls import OffsetEstimator
+from ..read.detect import detect
+from .diagnose import Diagnosis, Summary
+from ..rules.findings import Finding
+from ..read.inputs import open_sources, read_once
+from ..read.partition import Share
+from ..read.progress import Progress
+from ..read.ranges import cut_points, index_path, write_index
+from ..read.reader import KEEP_SKIPPED, InputStats
+from ..rules import RULES, Rule
+from .spill import SpilledFindings, spill_directory
+from .stream import Ladder, diagnose_stream
+
+# Below this much input, starting workers costs more than it saves.
+MIN_PARALLEL_BYTES = 8 * 1024 * 1024
+_COUNTERS = 4          # bytes, records, SIP messages, findings
+
+
+def default_jobs() -> int:
+    """The cores this process may run on, at most 4 (memory grows with each worker)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:   # pragma: no cover - not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4))
+
+
+def _server_traces(paths: Sequence[str], input_format: str | None) -> tuple[bool, int, list[str]]:
+    """Whether every input is a server trace that workers can read, their total size,
+    and which of them are plain files the workers can frame in parts (`siptrace.ranges`).
+
+    Standard input and pipes can be read only once, by one process, so they are not opened here.
+    A file named twice is read twice, so it is framed whole by every worker.
+    """
+    total = 0
+    plain = not any(read_once(path) for path in paths)
+    files = []
+    for path in paths:
+        if not plain:
+            break
+        for source in open_sources(path):
+            try:
+                total += source.size or 0
+                fmt = input_format or detect(source.head(), source.name)
+                plain = plain and fmt == "ocslogger"
+                if source.file is not None and paths.count(path) == 1:
+                    files.append(path)
+            finally:
+                source.close()
+    return plain, total, files
+
+
+class _SharedMeter(Progress):
+    """A worker's counters in memory the parent reads (no pipe, no lock: one writer each)."""
+
+    def __init__(self, counters: Any, index: int) -> None:
+        super().__init__(None, enabled=False)
+        self.counters = counters
+        self.base = index * _COUNTERS
+
+    def update(self, *values: int) -> None:      # every time: the parent draws, not the worker
+        for i, value in enumerate(values[:_COUNTERS]):
+            self.counters[self.base + i] = value
+
+    def close(self) -> None:
+        pass
+
+
+_counters: Any = None   # set in each worker by `_worker`
+
+
+def _work(paths: list[str], ctx: Context, rules: Sequence[type[Rule]], input_format: str | None,
+          idle: float, max_messages: int, ladders: Ladder | None, share: Share,
+          spill_to: str, render: Callable[[Finding], str] | None) -> tuple[Diagnosis, OffsetEstimator]:
+    estimator = OffsetEstimator()
+    meter = _SharedMeter(_counters, share.index) if _counters is not None else None
+    for input_no, (path, points) in enumerate(share.ranges):
+        if share.index < len(points) - 1 and share.folder is not None:
+            write_index(path, points, share.index, share.count, index_path(share.folder, input_no, share.index))
+    result = diagnose_stream(paths, ctx, rules, input_format=input_format, idle=idle,
+                             max_messages=max_messages, ladders=ladders, share=share, meter=meter,
+                             estimator=estimator, spill_to=spill_to, render=render)
+    return result, estimator   # the findings travel as their index; they stay in spill_to
+
+
+def diagnose_parallel(paths: str | Sequence[str], ctx: Context | None = None,
+                      rules: Sequence[type[Rule]] = RULES, input_format: str | None = None,
+                      progress: bool = False, idle: float = 64.0, max_messages: int = 5000,
+                      ladders: Ladder | None = None, jobs: int | None = None,
+                      min_bytes: int = MIN_PARALLEL_BYTES,
+                      render: Callable[[Finding], str] | None = None) -> Diagnosis:
+    """Same result as `diagnose_stream`, with ``jobs`` worker processes.
+
+    Runs in this process instead when there is one job, when any input is not
+    a server trace (a client log or a capture is read whole by one reader),
+    or, with ``jobs`` left to the default, when the inputs are smaller than
+    ``min_bytes``.  ``render`` makes each finding's output text where the
+    finding is made (see `diagnose_stream`).
+    """
+    ctx = ctx or Context()
+    paths = [paths] if isinstance(paths, str) else list(paths)
+    if jobs is None:
+        jobs = default_jobs()
+    else:
+        jobs, min_bytes = max(1, jobs), 0
+    def alone() -> Diagnosis:
+        return diagnose_stream(paths, ctx, rules, input_format=input_format, progress=progress,
+                               idle=idle, max_messages=max_messages, ladders=ladders, render=render)
+
+    plain, total, files = _server_traces(paths, input_format)
+    if jobs < 2 or not plain or total < min_bytes:
+        return alone()
+    try:
+        return _run(paths, ctx, rules, input_format, progress, idle, max_messages, ladders, jobs, total, render,
+                    files)
+    except _WorkerLost:
+        # a worker was killed (out of memory, a signal): one process can still do the job
+        print("siptrace: a worker process ended without a result; diagnosing again in one process",
+              file=sys.stderr)
+        return alone()
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    # fork shares the built grammars with the workers; elsewhere each builds its own
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+def _run(paths: list[str], ctx: Context, rules: Sequence[type[Rule]], input_format: str | None,
+         progress: bool, idle: float, max_messages: int, ladders: Ladder | None, jobs: int,
+         total: int, render: Callable[[Finding], str] | None, files: list[str]) -> Diagnosis:
+    from ..read.recordparse import warm_up
+
+    warm_up()   # build the parsers once, before the workers fork
+    mp = _context()
+    counters = mp.Array("q", jobs * _COUNTERS, lock=False)
+    bar = Progress(total) if progress else None
+    spill_to = spill_directory()
+    try:
+        ranges = _ranges(files, jobs)
+        results = _start(paths, ctx, rules, input_format, idle, max_messages, ladders, jobs, mp,
+                         counters, bar, spill_to, render, ranges)
+    except BaseException:
+        shutil.rmtree(spill_to, ignore_errors=True)
+        raise
+    merged = _merge(ctx, results)
+    merged.findings.remove_when_done(spill_to)   # type: ignore[attr-defined]
+    return merged
+
+
+def _ranges(files: list[str], jobs: int) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """The plain files that can be cut, with their cut points (`siptrace.ranges`)."""
+    out = []
+    for path in files:
+        points = cut_points(path, jobs)
+        if points is not None:
+            out.append((path, points))
+    return tuple(out)
+
+
+class _WorkerLost(Exception):
+    """A worker ended without a result (killed: out of memory, a signal)."""
+
+
+def _worker(index: int, results: Any, counters: Any, args: tuple[Any, ...]) -> None:
+    """A worker process: its share's diagnosis, or the error that stopped it, to the parent."""
+    global _counters
+    _counters = counters
+    try:
+        results.put((index, True, _work(*args)))
+    except BaseException as err:      # an interrupt too: the parent decides what to do
+        results.put((index, False, err))
+
+
+def _start(paths: list[str], ctx: Context, rules: Sequence[type[Rule]], input_format: str | None,
+           idle: float, max_messages: int, ladders: Ladder | None, jobs: int, mp: Any, counters: Any,
+           bar: Progress | None, spill_to: str, render: Callable[[Finding], str] | None,
+           ranges: tuple[tuple[str, tuple[int, ...]], ...]) -> list[tuple[Diagnosis, OffsetEstimator]]:
+    """Run the workers; on any error or interrupt, stop them all at once."""
+    results = mp.Queue()
+    procs = [mp.Process(target=_worker, daemon=True,
+                        args=(i, results, counters, (paths, ctx, rules, input_format, idle, max_messages,
+                                                      ladders, Share(i, jobs, ranges, spill_to), spill_to,
+                                                      render)))
+             for i in range(jobs)]
+    for proc in procs:
+        proc.start()
+    done: dict[int, tuple[Diagnosis, OffsetEstimator]] = {}
+    try:
+        while len(done) < jobs:
+            try:
+                index, ok, payload = results.get(timeout=0.25)
+            except queue.Empty:
+                if bar is not None:
+                    rows = [counters[i * _COUNTERS:(i + 1) * _COUNTERS] for i in range(jobs)]
+                    bar.update(min(r[0] for r in rows), sum(r[1] for r in rows), sum(r[2] for r in rows),
+                               sum(r[3] for r in rows))
+                if any(i not in done and not p.is_alive() for i, p in enumerate(procs)) and results.empty():
+                    raise _WorkerLost() from None
+                continue
+            if not ok:
+                raise payload
+            done[index] = payload
+    finally:
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+        for proc in procs:
+            proc.join()
+        if bar is not None:
+            bar.close()
+    return [done[i] for i in range(jobs)]
+
+
+def _merge(ctx: Context, results: list[tuple[Diagnosis, OffsetEstimator]]) -> Diagnosis:
+    first = results[0][0].summary
+    assert first is not None
+    inputs = [InputStats(s.path, s.format) for s in first.inputs]
+    summary = Summary(inputs=inputs)
+    estimator = OffsetEstimator()
+    parts: list[SpilledFindings] = []
+    ladders: dict[str, str] = {}
+    for worker, (result, part) in enumerate(results):
+        done = result.summary
+        assert done is not None
+        for total, stats in zip(inputs, done.inputs):
+            total.add(stats)
+            total.examples.extend(stats.examples)
+            if worker == 0:        # every worker reads all of an input
+                total.bytes, total.lines = stats.bytes, stats.lines
+        for name in ("messages", "sightings", "dialogs", "calls", "sessions"):
+            setattr(summary, name, getattr(summary, name) + getattr(done, name))
+        assert isinstance(result.findings, SpilledFindings)
+        parts.append(result.findings)
+        ladders.update(result.ladders)
+        for name, count in part.counts.items():
+            estimator.counts[name] += count
+        for pair, deltas in part.pairs.items():
+            kept = estimator.pairs[pair]
+            kept.extend(deltas[: max(0, estimator.keep - len(kept))])
+    for stats in inputs:
+        stats.examples.sort(key=lambda s: s.origin.line)
+        del stats.examples[KEEP_SKIPPED:]
+    clocks = estimator.clocks([s.path for s in inputs])
+    summary.offsets, summary.references = clocks.offsets, clocks.references
+    merged = Diagnosis(None, ctx, SpilledFindings.merge(parts), summary)
+    merged.ladders = ladders
+    return merged
+
+
+__all__ = ["diagnose_parallel", "default_jobs", "MIN_PARALLEL_BYTES"]

@@ -1,0 +1,247 @@
+"""Charts of a whole trace: each function takes a notebook `siptrace.views.notebook.Trace` and returns a Figure.
+
+They read the trace's DataFrames (and, for hosts, the ladder's host merging),
+use matplotlib's object API (a `matplotlib.figure.Figure` on the Agg canvas
+that Jupyter shows by itself; no pyplot state, never ``show()``), and give a
+figure that says "no data" rather than raise when there is nothing to plot.  `CHARTS` lists them in report order.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from .printable import printable
+from ..rules.findings import Severity
+from .ladder import SEVERITY_COLOURS, HostMap, build_ladder, new_figure
+
+if TYPE_CHECKING:
+    from .notebook import Trace
+
+__all__ = ["CHARTS", "calls_over_time", "findings_by_rule", "final_responses", "setup_times", "answer_to_bye",
+           "host_messages", "OUTCOME_COLOURS"]
+
+OUTCOME_COLOURS: dict[str, str] = {
+    "answered": "#2e7d32", "failed": "#c62828", "cancelled": "#78909c", "no answer": "#ef6c00", "other": "#5c6bc0",
+}
+STATUS_COLOURS: dict[int, str] = {2: "#2e7d32", 3: "#1565c0", 4: "#ef6c00", 5: "#c62828", 6: "#6a1b9a"}
+BAR = "#546e7a"
+T1_64 = 32.0   # RFC 3261 §13.3.1.4: a UAS that gets no ACK gives up after 64*T1 = 32 s
+
+# candidate bucket sizes for a time axis, smallest first
+_BUCKETS: tuple[tuple[pd.Timedelta, str], ...] = tuple((pd.Timedelta(t), name) for t, name in (
+    ("1s", "second"), ("5s", "5 seconds"), ("10s", "10 seconds"), ("30s", "30 seconds"), ("1min", "minute"),
+    ("5min", "5 minutes"), ("10min", "10 minutes"), ("15min", "15 minutes"), ("30min", "30 minutes"),
+    ("1h", "hour"), ("3h", "3 hours"), ("6h", "6 hours"), ("12h", "12 hours"), ("1D", "day"), ("7D", "week"),
+))
+MAX_BUCKETS = 40
+_BIN_WIDTHS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0, 3600.0)
+
+
+def _plain(text: str) -> str:
+    """Trace text for a tick or legend label, drawn as written: ``$`` would start mathtext there
+    (those labels are made at draw time, where ``parse_math=False`` cannot reach)."""
+    return printable(text).replace("$", r"\$")
+
+
+def _figure(width: float = 8.0, height: float = 4.5) -> tuple[Figure, Axes]:
+    fig = new_figure(width, height, layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def _no_data(title: str, what: str) -> Figure:
+    fig, ax = _figure(8.0, 3.0)
+    ax.set_title(title, parse_math=False)
+    ax.text(0.5, 0.5, f"no data: {what}", ha="center", va="center", fontsize=11, color="#607d8b",
+            transform=ax.transAxes, parse_math=False, gid="no-data")
+    ax.set_axis_off()
+    return fig
+
+
+def _stacked(ax: Axes, table: pd.DataFrame, colours: dict[Any, str], horizontal: bool = False) -> None:
+    """Stacked bars of ``table`` (rows = bars, columns = stacked parts, in column order)."""
+    positions = list(range(len(table)))
+    base = [0.0] * len(table)
+    for column in table.columns:
+        values = [float(v) for v in table[column]]
+        if not any(values):
+            continue
+        colour = colours.get(column, BAR)
+        if horizontal:
+            ax.barh(positions, values, left=base, color=colour, label=_plain(str(column)), height=0.7)
+        else:
+            ax.bar(positions, values, bottom=base, color=colour, label=_plain(str(column)), width=0.85)
+        base = [b + v for b, v in zip(base, values)]
+
+
+def _bucket(span: pd.Timedelta) -> tuple[pd.Timedelta, str]:
+    for size, name in _BUCKETS:
+        if span / size < MAX_BUCKETS:
+            return size, name
+    return _BUCKETS[-1]
+
+
+def calls_over_time(trace: Trace) -> Figure:
+    """Calls started per time bucket, stacked by outcome (answered, failed, cancelled, no answer, other)."""
+    title = "Calls over time by outcome"
+    calls = trace.calls[["first_time", "outcome"]].dropna(subset=["first_time"])
+    if calls.empty:
+        return _no_data(title, "no call has a time")
+    start, end = calls["first_time"].min(), calls["first_time"].max()
+    size, name = _bucket(end - start)
+    buckets = calls["first_time"].dt.floor(size)
+    table = pd.crosstab(buckets, calls["outcome"].fillna("other"))
+    table = table.reindex(pd.date_range(buckets.min(), buckets.max(), freq=size), fill_value=0)
+    order = [o for o in OUTCOME_COLOURS if o in table.columns] + sorted(set(table.columns) - set(OUTCOME_COLOURS))
+    table = table[order]
+    fig, ax = _figure(max(6.0, min(14.0, 2.0 + 0.3 * len(table))), 4.5)
+    _stacked(ax, table, OUTCOME_COLOURS)
+    fmt = "%H:%M:%S" if size < pd.Timedelta("1min") else "%H:%M" if end - start < pd.Timedelta("1D") else "%m-%d %H:%M"
+    step = max(1, -(-len(table) // 10))   # at most 10 labels
+    ticks = list(range(0, len(table), step))
+    ax.set_xticks(ticks, [table.index[i].strftime(fmt) for i in ticks], rotation=30, ha="right")
+    ax.set_xlim(-0.6, len(table) - 0.4)
+    ax.set_title(f"{title} (per {name}, from {start:%Y-%m-%d %H:%M:%S} UTC)", parse_math=False)
+    ax.set_ylabel("calls")
+    ax.set_xlabel("time (UTC)")
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.legend(title="outcome", loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    return fig
+
+
+def findings_by_rule(trace: Trace) -> Figure:
+    """Findings per rule, stacked by severity."""
+    title = "Findings by rule and severity"
+    findings = trace.findings
+    if findings.empty:
+        return _no_data(title, "no findings")
+    table = pd.crosstab(findings["rule"], findings["severity"])
+    severities = [s.value for s in sorted(Severity, key=lambda s: -s.rank) if s.value in table.columns]
+    table = table[severities]
+    table = table.loc[table.sum(axis=1).sort_values(kind="stable").index]   # most at the top
+    fig, ax = _figure(8.0, 1.4 + 0.38 * len(table))
+    _stacked(ax, table, {s.value: SEVERITY_COLOURS[s] for s in Severity}, horizontal=True)
+    ax.set_yticks(range(len(table)), [str(r) for r in table.index])
+    for i, total in enumerate(table.sum(axis=1)):
+        ax.text(total, i, f" {total}", va="center", fontsize=8, parse_math=False)
+    ax.set_xlim(0, table.sum(axis=1).max() * 1.12 + 0.5)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_xlabel("findings")
+    ax.set_title(title, parse_math=False)
+    ax.legend(title="severity", loc="lower right", frameon=False)
+    return fig
+
+
+def final_responses(trace: Trace) -> Figure:
+    """How INVITEs were answered: one bar per final status (retransmissions not counted)."""
+    title = "Final responses to INVITE"
+    m = trace.messages
+    finals = m[(m["kind"] == "response") & (m["cseq_method"] == "INVITE") & (m["status"].fillna(0) >= 200)
+               & ~m["retransmission"]]
+    if finals.empty:
+        return _no_data(title, "no final response to an INVITE")
+    counts = Counter((int(s), r if isinstance(r, str) else "") for s, r in zip(finals["status"], finals["reason"]))
+    by_status: dict[int, tuple[str, int]] = {}
+    for (status, reason), n in sorted(counts.items()):
+        name, total = by_status.get(status, (reason, 0))
+        by_status[status] = (name or reason, total + n)
+    labels = [f"{s} {r}".strip() for s, (r, _) in by_status.items()]
+    values = [n for _, n in by_status.values()]
+    fig, ax = _figure(max(5.0, min(14.0, 1.5 + 1.0 * len(values))), 4.5)
+    ax.bar(range(len(values)), values, color=[STATUS_COLOURS.get(s // 100, BAR) for s in by_status], width=0.7)
+    for i, n in enumerate(values):
+        ax.text(i, n, str(n), ha="center", va="bottom", fontsize=9, parse_math=False)
+    ax.set_xticks(range(len(values)), [_plain(label) for label in labels], rotation=20 if len(values) > 3 else 0,
+                  ha="right" if len(values) > 3 else "center")
+    ax.set_ylim(0, max(values) * 1.15 + 0.5)
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.set_ylabel("responses")
+    ax.set_title(title, parse_math=False)
+    return fig
+
+
+def _histogram(values: pd.Series, title: str, xlabel: str, mark: float | None = None,
+               mark_label: str = "") -> Figure:
+    fig, ax = _figure(8.0, 4.2)
+    values = values.astype(float)
+    top = max(float(values.max()), (mark or 0.0) * 1.15, 1.0)
+    step = next((w for w in _BIN_WIDTHS if top / w <= 60), top / 60)
+    edges = [i * step for i in range(int(top // step) + 2)]
+    counts, _edges, _patches = ax.hist(values, bins=edges, color=BAR, edgecolor="white")
+    top = edges[-1] + step
+    ax.set_ylim(0, max(counts) * 1.3 + 0.5)   # room for the legend above the bars
+    median = float(values.median())
+    ax.axvline(median, color="#1565c0", linewidth=1.2, linestyle=":", label=f"median {median:.2f} s")
+    if mark is not None:
+        ax.axvline(mark, color=SEVERITY_COLOURS[Severity.ERROR], linewidth=1.5, linestyle="--", label=mark_label)
+    ax.legend(loc="upper right", frameon=True, framealpha=0.9)
+    ax.set_xlim(0, top)
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("dialogs")
+    ax.set_title(f"{title} ({len(values)} dialogs)", parse_math=False)
+    return fig
+
+
+def setup_times(trace: Trace) -> Figure:
+    """Distribution of call setup time: INVITE to 200 OK (``dialogs.setup_s``)."""
+    title = "Setup time: INVITE → 200 OK"
+    values = trace.dialogs["setup_s"].dropna()
+    if values.empty:
+        return _no_data(title, "no answered INVITE")
+    return _histogram(values, title, "seconds from the INVITE to its 200 OK")
+
+
+def answer_to_bye(trace: Trace) -> Figure:
+    """Distribution of 200 OK → BYE, with 32 s (64×T1) marked: calls torn down for want of an ACK."""
+    title = "200 OK → BYE"
+    values = trace.dialogs["answer_to_bye_s"].dropna()
+    if values.empty:
+        return _no_data(title, "no answered call ended by BYE")
+    near = int(((values - T1_64).abs() <= 2.0).sum())
+    return _histogram(values, title, "seconds from the 200 OK to the first BYE", mark=T1_64,
+                      mark_label=f"32 s = 64×T1 ({near} within ±2 s)")
+
+
+def host_messages(trace: Trace) -> Figure:
+    """Messages each host sent and received (arrows of every call's ladder, hosts merged as there)."""
+    title = "Messages per host"
+    sent: Counter[str] = Counter()
+    received: Counter[str] = Counter()
+    timeline = trace.timeline
+    hosts = HostMap().learn(timeline.messages, timeline.diagnostics)   # one name per host in every call
+    for call in timeline.calls:
+        ladder = build_ladder(timeline, call.call_id, hosts=hosts)
+        for hop in ladder.hops:
+            sent[ladder.hosts.label(hop.src)] += 1
+            received[ladder.hosts.label(hop.dst)] += 1
+    hosts = sorted(set(sent) | set(received), key=lambda h: (-(sent[h] + received[h]), h))
+    if not hosts:
+        return _no_data(title, "no SIP messages")
+    shown = hosts[:25]
+    table = pd.DataFrame({"sent": [sent[h] for h in shown], "received": [received[h] for h in shown]},
+                         index=shown).iloc[::-1]
+    fig, ax = _figure(8.0, 1.4 + 0.36 * len(table))
+    _stacked(ax, table, {"sent": "#1565c0", "received": "#90caf9"}, horizontal=True)
+    ax.set_yticks(range(len(table)), [_plain(h if len(h) <= 40 else h[:39] + "…") for h in table.index])
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_xlabel("messages (one per hop)")
+    more = f", top {len(shown)} of {len(hosts)}" if len(hosts) > len(shown) else ""
+    ax.set_title(f"{title}{more}", parse_math=False)
+    ax.legend(loc="lower right", frameon=False)
+    return fig
+
+
+CHARTS: dict[str, Callable[[Trace], Figure]] = {
+    "calls_over_time": calls_over_time,
+    "findings_by_rule": findings_by_rule,
+    "final_responses": final_responses,
+    "setup_times": setup_times,
+    "answer_to_bye": answer_to_bye,
+    "host_messages": host_messages,
+}

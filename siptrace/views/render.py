@@ -1,0 +1,111 @@
+"""Terminal text for ``siptrace diagnose``: the verdict, the findings (each root cause with its
+symptoms under it), then what was read."""
+
+from __future__ import annotations
+
+import functools
+import textwrap
+from collections.abc import Iterator
+
+from ..run.diagnose import Diagnosis, rendered
+from ..rules.findings import Finding, Severity
+from ..run.spill import severities
+
+WIDTH = 100
+_MARK = {Severity.ERROR: "ERROR", Severity.WARNING: "WARN ", Severity.INFO: "info "}
+
+
+@functools.lru_cache(maxsize=4096)
+def _wrap(text: str, indent: str) -> str:
+    # the why and fix of one rule repeat in thousands of findings
+    return textwrap.fill(text, WIDTH, initial_indent=indent, subsequent_indent=indent)
+
+
+def finding_text(f: Finding, verbose: bool = False) -> str:
+    lines = [f"{'  ↳ ' if f.cause else ''}[{_MARK[f.severity]}] {f.rule}: {f.summary}"]
+    if f.cause:
+        lines.append("        a symptom of the root cause above")
+    if f.call_id:
+        lines.append(f"        call {f.call_id}")
+    shown = f.evidence if verbose else f.evidence[:8]
+    for e in shown:
+        when = e.time.strftime("%H:%M:%S.%f")[:-3] if e.time else "--:--:--"
+        lines.append(f"        {e.origin}  {when}  {e.text}")
+    if len(f.evidence) > len(shown):
+        lines.append(f"        … {len(f.evidence) - len(shown)} more (-v shows all)")
+    facts = ", ".join(f"{k}={v}" for k, v in f.facts if v not in (None, ""))
+    if facts:
+        lines.append(_wrap(f"facts: {facts}", "        "))
+    if f.inferred:
+        lines.append(f"        inferred: {', '.join(f.inferred)}")
+    lines.append(_wrap(f"why: {f.why}", "        "))
+    lines.append(_wrap(f"fix: {f.fix}", "        "))
+    return "\n".join(lines)
+
+
+def finding_text_verbose(f: Finding) -> str:
+    """`finding_text` with every piece of evidence (a function of its own, so runs can name it)."""
+    return finding_text(f, verbose=True)
+
+
+def diagnosis_text(d: Diagnosis, verbose: bool = False, min_severity: Severity = Severity.INFO) -> str:
+    return "\n".join(diagnosis_lines(d, verbose, min_severity))
+
+
+def diagnosis_lines(d: Diagnosis, verbose: bool = False, min_severity: Severity = Severity.INFO) -> Iterator[str]:
+    """The text, a finding at a time (findings may be read from disk one by one)."""
+    yield d.verdict()
+    if d.nothing_read:
+        yield ""
+        yield from _read_lines(d)
+        return
+    yield from _reading_notes(d)
+    yield ""
+    counts = severities(d.findings)
+    if any(n for s, n in counts.items() if s.rank >= min_severity.rank):
+        yield (f"{len(d.findings)} finding(s): {counts[Severity.ERROR]} error, "
+               f"{counts[Severity.WARNING]} warning, {counts[Severity.INFO]} info\n")
+        drawn: set[str] = set()
+        for severity, call_id, text in rendered(d.findings, finding_text_verbose if verbose else finding_text):
+            if severity.rank < min_severity.rank:
+                continue
+            yield text + "\n"
+            if verbose and call_id in d.ladders and call_id not in drawn:
+                drawn.add(call_id)
+                yield d.ladders[call_id] + "\n"
+    else:
+        yield ("No problems found." if not d.findings else
+               f"No findings at {min_severity.value} or above ({len(d.findings)} below).")
+        yield ""
+    yield from _read_lines(d)
+
+
+def _reading_notes(d: Diagnosis) -> Iterator[str]:
+    """Inputs that could not be read, or only in part: said before any finding."""
+    s = d.summary
+    assert s is not None
+    for i, why in s.unreadable():
+        yield f"Not read: {i.path}: {why}; its calls are not judged."
+    for i in s.partly_read():
+        yield (f"Partly read: {i.path}: {i.skipped + i.errors} of {i.records} records skipped "
+               f"('siptrace stats' lists them).")
+
+
+def _read_lines(d: Diagnosis) -> Iterator[str]:
+    out: list[str] = []
+    t = d.summary
+    assert t is not None
+    out.append("Read:")
+    for s in t.inputs:
+        note = t.clock_note(s.path)
+        skew = f", {note}" if note else ""
+        out.append(f"  {s.path}: {s.records} records = {s.sip} SIP + {s.diagnostic} diagnostic + "
+                   f"{s.other} other + {s.skipped} skipped + {s.errors} errors{skew}")
+        for reason, n in s.skip_reasons.most_common(3):
+            out.append(f"    skipped {n}: {reason}")
+    out.append(f"  {t.messages} unique messages ({t.sightings} sightings), {t.dialogs} dialogs, "
+               f"{t.calls} calls")
+    ctx = d.context
+    if ctx.um_fqdns:
+        out.append(f"  UM FQDN: {', '.join(ctx.um_fqdns)}")
+    return iter(out)

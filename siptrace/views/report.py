@@ -1,0 +1,760 @@
+"""Reports for a support ticket: one self-contained HTML file, Markdown with images, or JSON.
+
+`build_report` reads, optionally redacts (`siptrace.redact`, before
+correlation, so every view sees only pseudonyms), correlates and diagnoses
+the trace, and draws the ladder of each call with a finding and the charts.
+The `render_*` functions only format that `Report`; they decide nothing.
+
+Every value that comes from a trace is escaped for the output it goes into:
+HTML text and attributes (a ``<script>`` in a header shows as text), Markdown
+(backticks, emphasis, brackets, ``<``, ``>``, ``|``, leading ``#``).  No value
+from a trace becomes a link or a file name: images are named by their place
+in the report.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import contextvars
+import html
+import io
+import json
+import math
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from .. import __version__
+from ..model.context import Context
+from ..run.diagnose import Diagnosis, Summary
+from ..rules.findings import Finding, Severity
+from ..read.reader import InputStats, Reader
+from .outfiles import write_atomically
+from .printable import printable
+
+if TYPE_CHECKING:
+    from .notebook import Trace
+    from ..read.redact import Redactor
+
+FORMATS = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".json": "json", ".txt": "text"}
+MAX_LADDERS = 20
+MAX_CALL_ROWS = 500
+MAX_SKIPPED_SHOWN = 5
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+
+
+@dataclass
+class Image:
+    """One picture of the report: a call's ladder or a chart, or why it is missing."""
+
+    kind: str                  # "ladder" or "chart"
+    name: str                  # file stem, from the report's own counters: "ladder-1", "chart-2"
+    title: str                 # caption; may hold trace values (escaped when shown)
+    png: bytes | None = None
+    note: str = ""             # why there is no picture
+    call_id: str | None = None
+
+
+@dataclass
+class Report:
+    """Everything a report shows, already redacted when asked."""
+
+    diagnosis: Diagnosis
+    trace: Trace
+    redacted: bool = False
+    redacted_domains: bool = False
+    call_filter: tuple[str, ...] = ()
+    images: list[Image] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    sweep: Callable[[str], str] | None = None   # the redactor's final sweep, over every text shown
+
+    @property
+    def findings(self) -> list[Finding]:
+        return self.diagnosis.findings
+
+    @property
+    def ladders(self) -> list[Image]:
+        return [i for i in self.images if i.kind == "ladder"]
+
+    @property
+    def charts(self) -> list[Image]:
+        return [i for i in self.images if i.kind == "chart"]
+
+
+# ---------------------------------------------------------------------------
+# Building
+# ---------------------------------------------------------------------------
+
+
+def build_report(paths: str | Sequence[str], ctx: Context | None = None, *, call_ids: Sequence[str] = (),
+                 redactor: Redactor | None = None, input_format: str | None = None, progress: bool = False,
+                 images: bool = True, max_ladders: int = MAX_LADDERS) -> Report:
+    """Read, (redact,) correlate and diagnose trace files, and draw the report's pictures.
+
+    Args:
+        paths: trace files (or folders) to read.
+        ctx: the deployment's UM / Edge / pool FQDNs.
+        call_ids: keep only these calls (original Call-IDs, before redaction).
+        redactor: replace personal values before correlation; its `mapping()`
+            afterwards says what became what.
+        images: draw ladders and charts (PNG).
+        max_ladders: at most this many ladders, for the worst findings' calls.
+    """
+    from .notebook import Trace
+    from ..rules import run_rules
+    from ..correlate.timeline import build_timeline
+
+    ctx = ctx or Context()
+    paths = [paths] if isinstance(paths, str) else list(paths)
+    reader = Reader(paths, input_format, progress=progress)
+    wanted = set(call_ids)
+    items = [item for item in reader if not wanted or getattr(item, "call_id", None) in wanted]
+    stats: list[InputStats] = reader.stats
+    if redactor is not None:
+        redactor.learn_context(ctx)
+        items = redactor.redact_items(items)
+        stats = [redactor.redact_stats(s) for s in stats]
+        ctx = redactor.redact_context(ctx)
+        wanted_shown = tuple(redactor.call_id(c) for c in call_ids)
+    else:
+        wanted_shown = tuple(call_ids)
+    timeline = build_timeline(items, stats)
+    findings = run_rules(timeline, ctx)
+    trace = Trace(timeline, ctx, findings)
+    report = Report(Diagnosis(timeline, ctx, findings), trace, redacted=redactor is not None,
+                    redacted_domains=bool(redactor and redactor.redact_domains), call_filter=wanted_shown,
+                    sweep=redactor.sweep if redactor is not None else None)
+    if wanted and not timeline.calls:
+        report.notes.append("No call of the trace has the Call-ID(s) asked for.")
+    if images:
+        with _sweeping(report):
+            report.images.extend(_ladders(trace, max_ladders, report.notes))
+            report.images.extend(_charts(trace))
+    return report
+
+
+# A redacted report passes every text it shows through the redactor's final sweep: each value
+# before it is escaped for HTML or Markdown, each string of the JSON document, the text report,
+# and every string a picture draws.  A value that a pattern missed but that was learned anywhere
+# in the trace (a user name inside a host name, a number in a folder name) cannot reach the page.
+_SWEEP: contextvars.ContextVar[Callable[[str], str] | None] = contextvars.ContextVar("sweep", default=None)
+
+
+@contextlib.contextmanager
+def _sweeping(report: Report) -> Iterator[None]:
+    token = _SWEEP.set(report.sweep)
+    try:
+        yield
+    finally:
+        _SWEEP.reset(token)
+
+
+def _swept(text: str) -> str:
+    sweep = _SWEEP.get()
+    return sweep(text) if sweep is not None and text else text
+
+
+def _swept_doc(value: Any, sweep: Callable[[str], str]) -> Any:
+    """Every string (keys too) of a JSON document swept, without recursion on its depth."""
+    root: list[Any] = [value]
+    stack: list[tuple[Any, Any]] = [(root, 0)]
+    while stack:
+        parent, key = stack.pop()
+        item = parent[key]
+        if isinstance(item, str):
+            parent[key] = sweep(item)
+        elif isinstance(item, dict):
+            fresh = {sweep(k) if isinstance(k, str) else k: v for k, v in item.items()}
+            parent[key] = fresh
+            stack.extend((fresh, k) for k in fresh)
+        elif isinstance(item, (list, tuple)):
+            fresh_list = list(item)
+            parent[key] = fresh_list
+            stack.extend((fresh_list, i) for i in range(len(fresh_list)))
+    return root[0]
+
+
+def _sweep_figure(fig: Any) -> None:
+    """The strings a figure draws (texts, tick labels, legends, titles) through the final sweep."""
+    if _SWEEP.get() is None:
+        return
+    from matplotlib.text import Text
+    from matplotlib.ticker import FixedFormatter
+
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            for formatter in (axis.get_major_formatter(), axis.get_minor_formatter()):
+                if isinstance(formatter, FixedFormatter):
+                    formatter.seq = [_swept(str(label)) for label in formatter.seq]
+    for text in fig.findobj(Text):
+        value = text.get_text()
+        swept = _swept(value)
+        if swept != value:
+            text.set_text(swept)
+
+
+def _png(fig: Any) -> bytes:
+    buf = io.BytesIO()
+    try:
+        _sweep_figure(fig)
+        fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    finally:
+        try:
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
+        except Exception:  # pragma: no cover - a figure made without pyplot
+            pass
+    return buf.getvalue()
+
+
+def _ladders(trace: Trace, limit: int, notes: list[str]) -> list[Image]:
+    """The ladder of each call with a finding, worst finding first."""
+    call_ids: list[str] = []
+    for f in trace.findings_list:
+        if f.call_id and f.call_id not in call_ids and trace.timeline.call(f.call_id) is not None:
+            call_ids.append(f.call_id)
+    if len(call_ids) > limit:
+        notes.append(f"Ladders of the first {limit} of {len(call_ids)} calls with findings (worst first).")
+        call_ids = call_ids[:limit]
+    if not call_ids:
+        return []
+    try:
+        from .ladder import ladder_figure
+    except Exception as err:  # the ladder module is optional for a report
+        return [Image("ladder", f"ladder-{n}", f"Call {cid}", note=f"ladder unavailable ({_why(err)})",
+                      call_id=cid) for n, cid in enumerate(call_ids, 1)]
+    out = []
+    for n, cid in enumerate(call_ids, 1):
+        found = trace.findings_of(cid)
+        rules = ", ".join(dict.fromkeys(f.rule for f in found))
+        title = f"Call {cid} ({rules})"
+        try:
+            out.append(Image("ladder", f"ladder-{n}", title, png=_png(ladder_figure(trace.timeline, cid, found)),
+                             call_id=cid))
+        except Exception as err:  # one call's drawing must not cost the report
+            out.append(Image("ladder", f"ladder-{n}", title, note=f"ladder unavailable ({_why(err)})", call_id=cid))
+    return out
+
+
+def _charts(trace: Trace) -> list[Image]:
+    try:
+        from .charts import CHARTS
+    except Exception as err:
+        return [Image("chart", "chart-1", "Charts", note=f"charts unavailable ({_why(err)})")]
+    out = []
+    for n, (name, draw) in enumerate(CHARTS.items(), 1):
+        title = str(name).replace("_", " ").replace("-", " ").capitalize()
+        try:
+            out.append(Image("chart", f"chart-{n}", title, png=_png(draw(trace))))
+        except Exception as err:
+            out.append(Image("chart", f"chart-{n}", title, note=f"chart unavailable ({_why(err)})"))
+    return out
+
+
+def _why(err: BaseException) -> str:
+    return f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+
+
+# ---------------------------------------------------------------------------
+# Plain values shared by the formats
+# ---------------------------------------------------------------------------
+
+
+def _time(when: datetime | None) -> str:
+    return when.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] if when else "-"
+
+
+def _counts(findings: list[Finding]) -> str:
+    by = {s: sum(1 for f in findings if f.severity is s) for s in Severity}
+    return (f"{len(findings)} finding(s): {by[Severity.ERROR]} error, {by[Severity.WARNING]} warning, "
+            f"{by[Severity.INFO]} info")
+
+
+def _span(report: Report) -> str:
+    first, last = report.trace.timeline.time_span
+    if first is None or last is None:
+        return "no timed messages"
+    return f"{_time(first)} to {_time(last)} UTC ({(last - first).total_seconds():.1f} s)"
+
+
+def _totals(report: Report) -> str:
+    s = report.diagnosis.summary
+    assert s is not None
+    return (f"{s.messages} unique messages ({s.sightings} sightings), {s.dialogs} dialogs, {s.calls} calls; "
+            f"{_span(report)}")
+
+
+def _facts(f: Finding) -> list[tuple[str, str]]:
+    return [(str(k), str(v)) for k, v in f.facts if v not in (None, "")]
+
+
+def _context_lines(ctx: Context, findings: list[Finding]) -> list[str]:
+    out = []
+    inferred = any("um_fqdn" in f.inferred for f in findings)
+    if ctx.um_fqdns:
+        out.append(f"UM FQDN: {', '.join(ctx.um_fqdns)} (given)")
+    elif inferred:
+        out.append("UM FQDN: not given; inferred from the trace (see the findings)")
+    if ctx.edge_fqdns:
+        out.append(f"Edge FQDN: {', '.join(ctx.edge_fqdns)}")
+    if ctx.pool_fqdns:
+        out.append(f"Pool FQDN: {', '.join(ctx.pool_fqdns)}")
+    return out
+
+
+def _redaction_line(report: Report) -> str | None:
+    if not report.redacted:
+        return None
+    what = ["user names", "display names", "phone numbers", "IP addresses", "tags", "Call-IDs", "EPIDs",
+            "GRUUs", "conference ids", "authentication values", "input file names"]
+    if report.redacted_domains:
+        what += ["domains", "host names"]
+    return f"Redacted: {', '.join(what[:-1])} and {what[-1]} are replaced by consistent pseudonyms."
+
+
+def _input_rows(report: Report) -> list[list[str]]:
+    s = report.diagnosis.summary
+    assert s is not None
+    rows = []
+    for i in s.inputs:
+        rows.append([i.path, i.format, str(i.records), str(i.sip), str(i.diagnostic), str(i.other),
+                     str(i.skipped), str(i.errors), _time(i.first_time), _time(i.last_time), _clock(s, i.path)])
+    return rows
+
+
+def _clock(s: Summary, path: str) -> str:
+    offset, reference = s.clock(path)
+    if offset is None or reference is None:
+        return "unknown (no message shared with another input)" if len(s.inputs) > 1 else "-"
+    if reference == path:
+        return "reference"
+    several = len(set(s.references.values())) > 1
+    return f"{offset:+.3f} s" + (f" against {reference}" if several else "")
+
+
+def _reading_notes(report: Report) -> list[str]:
+    """What could not be read, said before the findings."""
+    s = report.diagnosis.summary
+    assert s is not None
+    out = [f"Not read: {i.path}: {why}; its calls are not judged." for i, why in s.unreadable()]
+    out += [f"Partly read: {i.path}: {i.skipped + i.errors} of {i.records} records skipped."
+            for i in s.partly_read()]
+    return out
+
+
+INPUT_HEADER = ["file", "format", "records", "SIP", "diagnostic", "other", "skipped", "errors",
+                "first record (UTC)", "last record (UTC)", "clock offset"]
+CALL_HEADER = ["Call-ID", "first message (UTC)", "outcome", "final status", "from", "to", "dialogs",
+               "messages", "findings"]
+
+
+def _skip_lines(report: Report) -> list[str]:
+    s = report.diagnosis.summary
+    assert s is not None
+    out = []
+    for i in s.inputs:
+        for reason, n in i.skip_reasons.most_common(3):
+            out.append(f"{i.path}: {n} skipped: {reason}")
+        for item in i.examples[:MAX_SKIPPED_SHOWN]:
+            out.append(f"{item.origin}: {item.reason}")
+    return out
+
+
+def _call_rows(report: Report) -> list[list[str]]:
+    df = report.trace.calls
+    rows = []
+    for rec in df.head(MAX_CALL_ROWS).to_dict(orient="records"):
+        rows.append([_cell(rec["call_id"]), _time(_py(rec["first_time"])), _cell(rec["outcome"]),
+                     _cell(rec["final_status"]), _cell(rec["from_uri"]), _cell(rec["to_uri"]),
+                     _cell(rec["dialogs"]), _cell(rec["messages"]), _cell(rec["findings"])])
+    return rows
+
+
+def _cell(value: Any) -> str:
+    value = _py(value)
+    return "-" if value is None else str(value)
+
+
+def _py(value: Any) -> Any:
+    """A DataFrame cell as a plain, JSON-safe Python value (NaN / NA / NaT → None)."""
+    if value is None:
+        return None
+    try:
+        import pandas as pd
+
+        if value is pd.NaT or (not isinstance(value, (str, bytes, list, tuple, dict)) and pd.isna(value)):
+            return None
+        if isinstance(value, pd.Timestamp):
+            return value.to_pydatetime()
+    except (TypeError, ValueError):
+        pass
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()   # numpy scalar
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _json_rows(df: Any) -> list[dict[str, Any]]:
+    rows = []
+    for rec in df.to_dict(orient="records"):
+        row = {}
+        for key, value in rec.items():
+            value = _py(value)
+            row[str(key)] = value.isoformat() if isinstance(value, datetime) else value
+        rows.append(row)
+    return rows
+
+
+# ---------------------------------------------------------------------------
+# JSON and text
+# ---------------------------------------------------------------------------
+
+
+def render_json(report: Report) -> str:
+    """The ``diagnose --format json`` document (schema 1) plus the dialog and call tables.
+
+    Schema 1 already uses ``calls`` and ``dialogs`` for the counts, so the
+    rows (one per dialog / call, the columns of `siptrace.frames`) go under
+    ``tables``: ``{"dialogs": [...], "calls": [...]}``.
+    """
+    doc = report.diagnosis.as_dict()
+    doc["tables"] = {"dialogs": _json_rows(report.trace.dialogs), "calls": _json_rows(report.trace.calls)}
+    doc["redacted"] = report.redacted
+    if report.sweep is not None:
+        doc = _swept_doc(json.loads(json.dumps(doc, default=str)), report.sweep)
+    return json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+def render_text(report: Report) -> str:
+    """The text ``siptrace diagnose -v`` prints, over the (redacted) trace."""
+    from .render import diagnosis_text
+
+    lines = [diagnosis_text(report.diagnosis, verbose=True)]
+    note = _redaction_line(report)
+    if note:
+        lines.append(note)
+    text = "\n".join(lines) + "\n"
+    return report.sweep(text) if report.sweep is not None else text
+
+
+# ---------------------------------------------------------------------------
+# HTML
+# ---------------------------------------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def esc(value: Any) -> str:
+    """Any value as HTML text or attribute content: ``& < > " '`` escaped, control characters
+    replaced, bidirectional overrides shown as their escapes (`printable`)."""
+    return html.escape(printable(_CONTROL.sub("\ufffd", _swept(str(value)))), quote=True)
+
+
+_STYLE = """
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;color:#1d2330;margin:0;background:#f4f5f7}
+main{max-width:1180px;margin:0 auto;padding:24px 28px 48px;background:#fff}
+h1{font-size:26px;margin:0 0 4px}h2{font-size:20px;margin:34px 0 10px;border-bottom:2px solid #e3e6eb;padding-bottom:4px}
+h3{font-size:16px;margin:0 0 6px}
+.lead{font-size:17px;margin:4px 0}.meta{color:#5b6472;margin:2px 0}.redacted{color:#6a4b00;background:#fff6d6;padding:6px 10px;border-radius:4px}
+nav a{margin-right:14px;color:#2458b3;text-decoration:none}
+table{border-collapse:collapse;width:100%;margin:6px 0 12px;font-size:13px}
+th,td{border:1px solid #dde1e7;padding:4px 6px;text-align:left;vertical-align:top;overflow-wrap:break-word}
+th{background:#f0f2f5;font-weight:600}
+table.evidence{table-layout:fixed}table.evidence td{overflow-wrap:anywhere}
+col.where{width:25%}col.when{width:14.5em}td.n{white-space:nowrap}
+table.calls td:nth-child(1),table.calls td:nth-child(5),table.calls td:nth-child(6),table.inputs td:nth-child(1){overflow-wrap:anywhere}
+.callid{font-family:ui-monospace,SFMono-Regular,Consolas,"Liberation Mono",monospace;font-size:14px;color:#1d2330}
+code,.mono{font-family:ui-monospace,SFMono-Regular,Consolas,"Liberation Mono",monospace;font-size:12.5px}
+.finding{border:1px solid #dde1e7;border-left:6px solid #888;border-radius:4px;padding:10px 14px;margin:12px 0}
+.finding.symptom{margin-left:32px}.finding.error{border-left-color:#c62828}.finding.warning{border-left-color:#e09b00}.finding.info{border-left-color:#2f6fbf}
+.sev{display:inline-block;min-width:62px;text-align:center;font-size:12px;font-weight:700;color:#fff;border-radius:3px;padding:1px 6px;margin-right:6px}
+.sev.error{background:#c62828}.sev.warning{background:#b97f00}.sev.info{background:#2f6fbf}
+.rule{font-family:ui-monospace,Consolas,monospace}
+.summary{font-size:15px;margin:4px 0 8px;overflow-wrap:anywhere}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:6px 0;font-size:13px}
+dl.facts dt{color:#5b6472}dl.facts dd{margin:0;overflow-wrap:anywhere}
+.why,.fix{margin:6px 0}.note{color:#5b6472;font-style:italic}
+figure{margin:14px 0 22px}figure img{max-width:100%;height:auto;border:1px solid #dde1e7}
+figcaption{color:#3b4350;font-size:13px;margin-top:4px;overflow-wrap:anywhere}
+footer{color:#5b6472;font-size:12px;margin-top:36px}
+"""
+
+
+def _table(header: list[str], rows: list[list[str]], cls: str = "", cols: Sequence[str] = ()) -> str:
+    """A table of escaped cells; ``cols`` are class names of the columns (see the style)."""
+    group = "<colgroup>" + "".join(f'<col class="{c}">' for c in cols) + "</colgroup>" if cols else ""
+    head = "".join(f"<th>{esc(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(_td(c) for c in row) + "</tr>" for row in rows)
+    return f'<table class="{cls}">{group}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _td(cell: str) -> str:
+    # times and counts never wrap
+    short = len(cell) <= 24 and bool(re.fullmatch(r"[-+0-9 :.s]+", cell))
+    return f'<td class="n">{esc(cell)}</td>' if short else f"<td>{esc(cell)}</td>"
+
+
+def _numbers(findings: list[Finding]) -> dict[str, int]:
+    """Each finding's number in the report, by its id (symptoms name their cause's)."""
+    return {f.id: n for n, f in enumerate(findings, 1)}
+
+
+def _finding_html(n: int, f: Finding, numbers: dict[str, int] | None = None) -> str:
+    sev = f.severity.value
+    cause = (numbers or {}).get(f.cause) if f.cause else None
+    kind = " symptom" if cause else ""
+    parts = [f'<article class="finding{kind} {sev}" id="finding-{n}">',
+             f'<h3><span class="sev {sev}">{esc(sev.upper())}</span><span class="rule">{esc(f.rule)}</span></h3>',
+             f'<p class="summary">{esc(f.summary)}</p>']
+    if cause:
+        parts.append(f'<p class="meta">A symptom of <a href="#finding-{cause}">finding {cause}</a>.</p>')
+    if f.call_id:
+        parts.append(f'<p class="meta">Call-ID <span class="callid">{esc(f.call_id)}</span></p>')
+    if f.evidence:
+        rows = [[str(e.origin), _time(e.time), e.text] for e in f.evidence]
+        parts.append(_table(["where", "time (UTC)", "evidence"], rows, "evidence", ("where", "when", "what")))
+    facts = _facts(f)
+    if facts:
+        parts.append('<dl class="facts">' + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in facts)
+                     + "</dl>")
+    if f.inferred:
+        parts.append(f'<p class="note">inferred: {esc(", ".join(f.inferred))}</p>')
+    parts.append(f'<p class="why"><b>Why:</b> {esc(f.why)}</p>')
+    parts.append(f'<p class="fix"><b>Fix:</b> {esc(f.fix)}</p>')
+    parts.append("</article>")
+    return "\n".join(parts)
+
+
+def _figure_html(image: Image) -> str:
+    if image.png is None:
+        return f'<p class="note">{esc(image.title)}: {esc(image.note)}</p>'
+    data = base64.b64encode(image.png).decode("ascii")
+    caption = f"<figcaption>{esc(image.title)}</figcaption>" if image.kind == "ladder" else ""
+    return f'<figure><img src="data:image/png;base64,{data}" alt="{esc(image.title)}">{caption}</figure>'
+
+
+def render_html(report: Report) -> str:
+    """One self-contained page: no script, no external resource, images inline."""
+    with _sweeping(report):
+        return _render_html(report)
+
+
+def _render_html(report: Report) -> str:
+    d, findings = report.diagnosis, report.findings
+    out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+           f'<meta http-equiv="Content-Security-Policy" content="{esc(CSP)}">',
+           '<meta name="referrer" content="no-referrer">',
+           '<meta name="viewport" content="width=device-width, initial-scale=1">',
+           "<title>siptrace report</title>", f"<style>{_STYLE}</style>", "</head>", "<body>", "<main>",
+           "<header>", "<h1>siptrace report</h1>",
+           f'<p class="lead">{esc(d.verdict())}</p>']
+    out += [f'<p class="redacted">{esc(line)}</p>' for line in _reading_notes(report)]
+    out += [f'<p class="meta">{esc(_counts(findings) if findings else "No problems found.")}</p>',
+            f'<p class="meta">{esc(_totals(report))}</p>']
+    note = _redaction_line(report)
+    if note:
+        out.append(f'<p class="redacted">{esc(note)}</p>')
+    if report.call_filter:
+        out.append(f'<p class="meta">Only the calls {esc(", ".join(report.call_filter))}</p>')
+    out.append('<nav><a href="#inputs">Inputs</a><a href="#findings">Findings</a><a href="#ladders">Call flows</a>'
+               '<a href="#charts">Charts</a><a href="#calls">Calls</a></nav>')
+    out.append("</header>")
+
+    out.append('<section id="inputs"><h2>What was read</h2>')
+    out.append(_table(INPUT_HEADER, _input_rows(report), "inputs"))
+    for line in _context_lines(d.context, findings):
+        out.append(f'<p class="meta">{esc(line)}</p>')
+    skipped = _skip_lines(report)
+    if skipped:
+        out.append("<h3>Skipped input</h3><ul>" + "".join(f"<li>{esc(s)}</li>" for s in skipped) + "</ul>")
+    out.append("</section>")
+
+    out.append('<section id="findings"><h2>Findings, root causes first</h2>')
+    if not findings:
+        out.append('<p class="note">No problems found.</p>')
+    numbers = _numbers(findings)
+    out.extend(_finding_html(n, f, numbers) for n, f in enumerate(findings, 1))
+    out.append("</section>")
+
+    out.append('<section id="ladders"><h2>Call flows of the calls with findings</h2>')
+    ladders = report.ladders
+    if not ladders:
+        out.append('<p class="note">No call has a finding.</p>')
+    out.extend(_figure_html(i) for i in ladders)
+    out.append("</section>")
+
+    out.append('<section id="charts"><h2>Charts</h2>')
+    out.extend(_figure_html(i) for i in report.charts)
+    out.append("</section>")
+
+    out.append('<section id="calls"><h2>Calls</h2>')
+    out.append(_table(CALL_HEADER, _call_rows(report), "calls"))
+    if len(report.trace.timeline.calls) > MAX_CALL_ROWS:
+        out.append(f'<p class="note">First {MAX_CALL_ROWS} of {len(report.trace.timeline.calls)} calls.</p>')
+    out.append("</section>")
+    for line in report.notes:
+        out.append(f'<p class="note">{esc(line)}</p>')
+    out.append(f"<footer>siptrace {esc(__version__)} report (JSON schema {d.as_dict()['schema']}).</footer>")
+    out += ["</main>", "</body>", "</html>", ""]
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------
+# Markdown
+# ---------------------------------------------------------------------------
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#&!~$])")
+# What a renderer would turn into a link however it is escaped (GFM's autolinks:
+# a scheme, www., an e-mail address); such values go in a code span.
+_MD_LINKISH = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://|www\.|@[^\s@]+\.|\b(?:sips?|tel|mailto|xmpp):", re.I)
+# What starts a block when it begins a line: a rule or setext underline, a list item, a quote.
+_MD_BLOCK_START = re.compile(r"^(?:[-+=>]|\d+[.)])")
+
+
+def md(value: Any) -> str:
+    """A value as Markdown text that renders as written: one line, never a link, rule, list,
+    heading, emphasis or math; values that look like addresses are code spans."""
+    words = printable(_CONTROL.sub("\ufffd", _swept(str(value)))).split()   # a newline would end a table row
+    text = " ".join(_md_code(w) if _MD_LINKISH.search(w) else _MD_SPECIAL.sub(r"\\\1", w) for w in words)
+    start = _MD_BLOCK_START.match(text)
+    if start is None:
+        return text
+    at = start.end() - 1            # escape the marker itself ("1\\." not "\\1.")
+    return text[:at] + "\\" + text[at:]
+
+
+def _md_code(text: str) -> str:
+    """``text`` as a code span: a fence longer than any run of backticks in it; pipes escaped (tables)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text.replace('|', chr(92) + '|')}{pad}{fence}"
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(md(h) for h in header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(md(c) for c in row) + " |" for row in rows]
+    return out
+
+
+def render_markdown(report: Report, image_dir: str) -> tuple[str, dict[str, bytes]]:
+    """Markdown text and the images it links to (``{file name: PNG}``), under ``image_dir``."""
+    with _sweeping(report):
+        return _render_markdown(report, image_dir)
+
+
+def _render_markdown(report: Report, image_dir: str) -> tuple[str, dict[str, bytes]]:
+    d, findings = report.diagnosis, report.findings
+    files: dict[str, bytes] = {}
+    out = ["# siptrace report", "", md(d.verdict()), ""]
+    out += [f"> {md(line)}\n" for line in _reading_notes(report)]
+    out += [md(_counts(findings) if findings else "No problems found."), "", md(_totals(report)), ""]
+    note = _redaction_line(report)
+    if note:
+        out += [f"> {md(note)}", ""]
+    if report.call_filter:
+        out += [md(f"Only the calls {', '.join(report.call_filter)}"), ""]
+
+    out += ["## What was read", ""]
+    out += _md_table(INPUT_HEADER, _input_rows(report)) + [""]
+    for line in _context_lines(d.context, findings):
+        out += [md(line), ""]
+    skipped = _skip_lines(report)
+    if skipped:
+        out += ["### Skipped input", ""] + [f"- {md(s)}" for s in skipped] + [""]
+
+    out += ["## Findings, root causes first", ""]
+    if not findings:
+        out += ["No problems found.", ""]
+    numbers = _numbers(findings)
+    for n, f in enumerate(findings, 1):
+        out += [f"### {n}. {md(f.severity.value.upper())} {md(f.rule)}", "", md(f.summary), ""]
+        cause = numbers.get(f.cause) if f.cause else None
+        if cause:
+            out += [f"A symptom of finding {cause}.", ""]
+        if f.call_id:
+            out += [f"call {md(f.call_id)}", ""]
+        for e in f.evidence:
+            out.append(f"- {md(e.origin)} · {md(_time(e.time))} · {md(e.text)}")
+        if f.evidence:
+            out.append("")
+        facts = _facts(f)
+        if facts:
+            out += ["Facts: " + md("; ".join(f"{k} = {v}" for k, v in facts)), ""]
+        if f.inferred:
+            out += [f"Inferred: {md(', '.join(f.inferred))}", ""]
+        out += [f"**Why:** {md(f.why)}", "", f"**Fix:** {md(f.fix)}", ""]
+
+    def figure(image: Image) -> list[str]:
+        if image.png is None:
+            return [f"*{md(image.title)}: {md(image.note)}*", ""]
+        name = f"{image.name}.png"
+        files[name] = image.png
+        target = quote(f"{image_dir}/{name}")
+        return [f"![{md(image.title)}]({target})", "", md(image.title), ""]
+
+    out += ["## Call flows of the calls with findings", ""]
+    if not report.ladders:
+        out += ["No call has a finding.", ""]
+    for image in report.ladders:
+        out += figure(image)
+    out += ["## Charts", ""]
+    for image in report.charts:
+        out += figure(image)
+    out += ["## Calls", ""]
+    out += _md_table(CALL_HEADER, _call_rows(report)) + [""]
+    out += [f"*{md(n)}*" for n in report.notes]
+    out += ["", f"siptrace {md(__version__)} report.", ""]
+    return "\n".join(out), files
+
+
+# ---------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------
+
+
+def format_of(path: str | Path) -> str | None:
+    """``html``, ``md``, ``json`` or ``text`` from the output's extension, else None."""
+    return FORMATS.get(Path(path).suffix.lower())
+
+
+def write_report(report: Report, output: str | Path) -> list[Path]:
+    """Write the report in the format its extension names; returns every file written.
+
+    Markdown images go to ``<stem>_files/`` next to the report, named by
+    their place in it (``ladder-1.png``, ``chart-2.png``).
+    """
+    out = Path(output)
+    fmt = format_of(out)
+    written = [out]
+    out.parent.mkdir(parents=True, exist_ok=True)   # -o reports/ticket-123/report.html
+    if fmt == "html":
+        write_atomically(out, render_html(report))
+    elif fmt == "json":
+        write_atomically(out, render_json(report))
+    elif fmt == "text":
+        write_atomically(out, render_text(report))
+    elif fmt == "md":
+        folder = out.with_name(f"{out.stem}_files")
+        text, files = render_markdown(report, folder.name)
+        if files:
+            folder.mkdir(exist_ok=True)
+            for name, data in files.items():
+                path = folder / name
+                write_atomically(path, data)
+                written.append(path)
+        write_atomically(out, text)
+    else:
+        raise ValueError(f"{out}: unknown report format; use .html, .md or .json")
+    return written
+
+
+__all__ = ["Image", "Report", "build_report", "format_of", "render_html", "render_json", "render_markdown",
+           "render_text", "write_report", "esc", "md", "CSP"]
