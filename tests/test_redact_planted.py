@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 from planted import CALL_ID, INSIDE, OTHER_CALL_ID, PLANTED, write_planted
-from siptrace.cmd_report import report_command
+from siptrace.cli.cmd_report import report_command
 
 
 def _boundary(value: str) -> re.Pattern[str]:

@@ -8,7 +8,7 @@ import re
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from conftest import ROOT
-from siptrace.redact import Redactor
+from siptrace.read.redact import Redactor
 
 # values of every class, joined by separators a trace uses, with noise between them
 VALUES = st.sampled_from([

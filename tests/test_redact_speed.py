@@ -13,7 +13,7 @@ import time
 import pytest
 
 from siptrace import Origin, parse_message_text
-from siptrace.redact import Redactor
+from siptrace.read.redact import Redactor
 
 SHAPES = {
     "user-parameters": lambda n: "x@y " + "a;" * n,

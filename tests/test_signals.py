@@ -66,7 +66,7 @@ def test_signal_while_waiting_on_a_pipe_exits_with_its_code(tmp_path):
 
 def test_a_worker_ended_by_its_parent_exits_quietly_not_with_a_traceback():
     code = ("import multiprocessing as mp, os, signal, sys, time\n"
-            "from siptrace import cli\n"
+            "from siptrace.cli import commands as cli\n"
             "cli._catch_signals()\n"
             "def work(): time.sleep(30)\n"
             "proc = mp.get_context('fork').Process(target=work); proc.start()\n"

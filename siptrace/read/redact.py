@@ -654,7 +654,7 @@ class Redactor:
             if i == len(labels) - size:
                 continue   # the domain itself
             parent = pseudo
-            pseudo = self._pseudo("host", ".".join(labels[i:]), lambda n: f"host{n}.{parent}")
+            pseudo = self._pseudo("host", ".".join(labels[i:]), lambda n, parent=parent: f"host{n}.{parent}")
             first = labels[i]
             if any(ch.isdigit() for ch in first) and any(ch.isalpha() for ch in first) and 3 <= len(first) <= 63:
                 # a machine-like first label (fe01) also stands alone in free text and record headers

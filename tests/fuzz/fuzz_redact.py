@@ -32,8 +32,8 @@ SECONDS_PER_MB = 20.0   # generous: the pass is about 1 s per MB on one core
 def _load() -> None:
     global Redactor, Origin, parse_message_text, KEPT_WORDS
     from siptrace import Origin, parse_message_text
-    from siptrace.redact import _PSEUDONYM_WORDS as KEPT_WORDS
-    from siptrace.redact import Redactor
+    from siptrace.read.redact import _PSEUDONYM_WORDS as KEPT_WORDS
+    from siptrace.read.redact import Redactor
 
 
 def corpus() -> list[str]:
