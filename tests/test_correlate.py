@@ -66,3 +66,18 @@ def test_100_trying_from_two_hops_are_two_messages(write):
             + record(0.05, "SIP/2.0 100 Trying", t2, peer="10.0.10.77:5061"))
     trace = load_timeline(str(write("trying.log", text)))
     assert len(trace.messages) == 3
+
+
+def test_redirect_to_another_port_of_the_same_server_is_a_new_invite_not_a_retransmission(write):
+    """Exchange 2013+: the UM Call Router (5061) answers 302 to the UM service (5065) on the same
+    server; the front end's new INVITE (new branch) to that host is a message of its own."""
+    from conftest import SAMPLES
+
+    text = (SAMPLES / "um-two-servers.fe.log").read_text(encoding="utf-8").replace("um02.contoso.com", "um01.contoso.com")
+    timeline = load_timeline(str(write("um-same-server.fe.log", text)))
+    sent = [m for m in timeline.messages if m.sip.method == "INVITE" and
+            any(s.peer and s.peer.host == "um01.contoso.com" for s in m.sightings)]
+    assert len(sent) == 4                                   # two calls, each: to 5061, then to 5065 after the 302
+    assert not any(m.is_retransmission for m in sent)
+    toward = [next(s for s in m.sightings if s.peer and s.peer.host == "um01.contoso.com") for m in sent]
+    assert len({s.branch for s in toward}) == 4

@@ -156,7 +156,14 @@ def place(msg: SipMessage) -> tuple:
 
 
 def deduplicate(sightings: Iterable[SipMessage]) -> list[Message]:
-    """Group sightings into messages; repeated sightings in one place are retransmissions."""
+    """Group sightings into messages; repeated sightings in one place are retransmissions.
+
+    A repeat in one place is a retransmission only when it belongs to the same
+    transaction there (the same top Via branch): a proxy that sends the INVITE
+    again after a 302 to another port of the same server (Exchange UM Call
+    Router 5061 -> UM service 5065), or forks twice to one host, starts a new
+    transaction with a new branch, and that is a new message.
+    """
     out: list[Message] = []
     by_key: dict[tuple, list[tuple[Message, set[tuple]]]] = defaultdict(list)
     for sip in sightings:
@@ -172,11 +179,25 @@ def deduplicate(sightings: Iterable[SipMessage]) -> list[Message]:
             target[0].sightings.append(sip)
             target[1].add(where)
             continue
-        first = candidates[0][0] if candidates else None
-        message = Message(index=len(out), key=key, sightings=[sip], retransmission_of=first)
+        message = Message(index=len(out), key=key, sightings=[sip],
+                          retransmission_of=_retransmitted(candidates, where, sip))
         out.append(message)
         candidates.append((message, {where}))
     return out
+
+
+def _retransmitted(candidates: list[tuple[Message, set[tuple]]], where: tuple, sip: SipMessage) -> Message | None:
+    """The first message this sighting repeats in its place, in the same transaction."""
+    if not candidates:
+        return None
+    branch = sip.branch
+    for message, places in candidates:
+        if where not in places:
+            continue
+        seen = next((s for s in message.sightings if place(s) == where), None)
+        if seen is None or branch is None or seen.branch is None or seen.branch == branch:
+            return message.retransmission_of or message
+    return None
 
 
 _HOP_WINDOW = timedelta(minutes=10)  # wider than any clock skew worth correlating
