@@ -75,4 +75,4 @@ def test_report_of_nothing_read_says_so_and_exits_2(write, tmp_path):
 def test_a_healthy_trace_says_what_was_looked_at():
     result = run("diagnose", sample("um-healthy-fqdn-contact.fe.log"))
     assert result.exit_code == 0
-    assert result.output.splitlines()[0] == "1 call(s), 0 failed; 1 input read fully"
+    assert result.output.splitlines()[0] == "1 call, 0 failed; 1 input read fully"

@@ -108,3 +108,15 @@ def test_diagnose_report_and_load_give_the_same_um_findings(names, tmp_path):
     loaded = {_key(f.rule, f.severity.value, f.call_id, f.summary, f.fact("um_fqdn"))
               for f in trace.findings_list if f.rule in UM_RULES}
     assert streamed == reported == loaded
+
+
+def test_verdict_without_the_hop_to_the_um_names_no_domain_as_the_um():
+    from siptrace.model.context import Context
+    from siptrace.run.diagnose import diagnose
+
+    line = diagnose([str(sample("um-ack-retarget-bye.edge.log"))], Context()).verdict()
+    assert "mail.contoso.com, not the UM server's FQDN (unknown in this trace" in line
+    assert "not contoso.com" not in line
+    both = diagnose([str(sample(n)) for n in ("um-ack-retarget-bye.edge.log", "um-ack-retarget-bye.fe.log")],
+                    Context()).verdict()
+    assert both.startswith("Exchange UM certificate Subject Name is mail.contoso.com, not um01.contoso.com")

@@ -41,7 +41,10 @@ class MsDiagnostics:
         16 and 31 (normal call clearing) on a BYE; a SIP cause that repeats
         the status of the response carrying it (failed-call reports that
         response); informational codes (51007, 2139, 13004 ...) never above
-        info; HTTP x-ms-diagnostics (a different header of web services).
+        info; a Reason cause no table defines (devices invent some, e.g.
+        SIP;cause=142;text="SUCCESS") never above info, so it is never taken
+        for the root cause of a call; HTTP x-ms-diagnostics (a different
+        header of web services).
     References:
         [MS-OCER] 2.2.1 (ms-diagnostics, ms-diagnostics-public) and section 7
         (error IDs), Lync UCMA "Diagnostics and error reporting", OCS 2007
@@ -109,8 +112,8 @@ class MsDiagnostics:
             if known is not None:
                 text, severity, advice = known
                 meaning = f"{value.protocol} cause {cause}: {text}." + (f" {advice}" if advice else "")
-            else:
-                text, severity = value.text or "", Severity.WARNING
+            else:        # a cause nobody defined (devices invent some): shown, never escalated
+                text, severity = value.text or "", Severity.INFO
                 meaning = (f"{value.protocol} cause {cause} is not in siptrace's tables"
                            + (f"; the header says: {value.text}." if value.text else "."))
             on = message.sip.summary

@@ -180,8 +180,11 @@ def rendered(findings: Sequence[Finding], render: Callable[[Finding], str]
 # plus ``summary``; a fact that is missing falls back to the summary.
 # The first template whose facts are all there is used.
 VERDICTS: dict[str, tuple[str, ...]] = {
-    "ack-retarget-bye": ("Exchange UM certificate Subject Name is {contact_host}, not {invite_host}: calls to "
-                         "voicemail drop ~{delay_s:.0f} s after answer ({calls})",),
+    "ack-retarget-bye": ("Exchange UM certificate Subject Name is {contact_host}, not {um_fqdn}: calls to "
+                         "voicemail drop ~{delay_s:.0f} s after answer ({calls})",
+                         "Exchange UM certificate Subject Name is {contact_host}, not the UM server's FQDN "
+                         "(unknown in this trace: pass --um-fqdn or add the front end's log): calls to "
+                         "voicemail drop ~{delay_s:.0f} s after answer ({calls})"),
     "ack-missing": ("The ACK never reached the side that answered, which hung up ~{bye_delay_s:.0f} s later "
                     "({calls})",),
     "ms-diagnostics": ("{reason} ({header} {code} from {source}): {calls}", "{reason} ({header} {code}): {calls}"),
@@ -197,8 +200,9 @@ def verdict(d: Diagnosis) -> str:
         return "Nothing could be read: " + "; ".join(f"{i.path}: {why}" for i, why in s.unreadable())
     worst = d.worst()
     if worst is None or worst.rank < Severity.WARNING.rank:
-        notes = f" ({len(d.findings)} note(s) at info level)" if d.findings else ""
-        return f"{s.sessions} call(s), 0 failed{notes}; {_inputs_read(s)}"
+        n = len(d.findings)
+        notes = f" ({n} note{'s' if n != 1 else ''} at info level)" if n else ""
+        return f"{s.sessions} call{'s' if s.sessions != 1 else ''}, 0 failed{notes}; {_inputs_read(s)}"
     root = next(iter(d.findings))          # the first finding is the worst group's root cause
     counts = tally(d.findings)
     kind = kind_of(root)
@@ -226,7 +230,7 @@ def verdict(d: Diagnosis) -> str:
 def _inputs_read(s: Summary) -> str:
     n = len(s.inputs)
     full = sum(1 for i in s.inputs if i.sip and not (i.skipped or i.errors))
-    text = f"{n} input read fully" if n == 1 and full == 1 else f"{full} of {n} input(s) read fully"
+    text = f"{n} input read fully" if n == 1 and full == 1 else f"{full} of {n} input{'s' if n != 1 else ''} read fully"
     unread = s.unreadable()
     if unread:
         text += "; not read: " + ", ".join(i.path for i, _ in unread)

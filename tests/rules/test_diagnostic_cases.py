@@ -113,6 +113,20 @@ def test_a_code_the_tables_do_not_know_says_so_and_keeps_its_own_reason(write):
 def test_a_reason_cause_the_tables_do_not_know_says_so(write):
     (f,) = _run(write, INVITE + OK + req("BYE", 9, "2 BYE", [("Reason", 'Q.850;cause=66;text="Odd"')]))
     assert "Q.850 cause 66 is not in siptrace's tables" in f.why and "Odd" in f.summary
+    assert f.severity.value == "info"
+
+
+def test_an_invented_reason_cause_on_a_busy_answer_is_not_the_root_cause_of_the_call(write):
+    """A real SBC answers 486 with Reason: SIP;cause=142;text="SUCCESS" (a capture of a forked call)."""
+    from siptrace.model.context import Context
+    from siptrace.rules import run_rules
+    from siptrace.correlate.timeline import load_timeline
+
+    path = write("busy.log", INVITE + resp("486 Busy Here", extra=[("Reason", 'SIP;cause=142;text="SUCCESS"')]))
+    found = run_rules(load_timeline(str(path)), Context())
+    reason = next(f for f in found if f.fact("header") == "Reason")
+    failed = next(f for f in found if f.rule == "failed-call")
+    assert reason.severity.value == "info" and failed.cause is None
 
 
 COMMON_Q850 = [1, 3, 16, 17, 18, 19, 21, 22, 27, 28, 31, 34, 38, 41, 42, 44, 47, 50, 55, 57, 58, 63, 65, 69, 79,
