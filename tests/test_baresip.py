@@ -70,9 +70,29 @@ def test_detection_by_content():
     assert detect(b"hello world") is None
 
 
-def test_unknown_format_is_an_input_error_naming_the_option(write):
-    with pytest.raises(InputError, match="--input-format"):
-        _read(write("notes.txt", "nothing to see here\n"))
+def test_unknown_format_is_one_skipped_record_naming_the_option(write):
+    items, s = _read(write("notes.txt", "nothing to see here\n"))
+    (item,) = items
+    assert "not a trace siptrace knows" in item.reason and "--input-format" in item.reason
+    assert (s.records, s.skipped, s.format) == (1, 1, "unknown")
+    assert item.excerpt.startswith("nothing to see here")
+
+
+def test_an_input_that_is_no_trace_does_not_stop_the_others(write, tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import SAMPLES
+
+    notes = write("notes.txt", "nothing to see here\n")
+    out = subprocess.run([sys.executable, "-m", "siptrace", "diagnose", str(SAMPLES / "busy-486.fe.log"), str(notes)],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    first, second = out.stdout.splitlines()[:2]
+    assert "not read: " in first and "notes.txt" in first
+    assert second.startswith("Not read: ") and "not a trace siptrace knows" in second
+    alone = subprocess.run([sys.executable, "-m", "siptrace", "diagnose", str(notes)], capture_output=True, text=True)
+    assert alone.returncode == 2 and alone.stdout.startswith("Nothing could be read: ")
 
 
 def test_flattened_message_from_a_web_page_is_restored():

@@ -229,9 +229,19 @@ def _read_format(source: Source, stats: InputStats, input_format: str | None,
     fmt = input_format or detect(source.head(), source.name)
     stats.format = fmt or "unknown"
     if fmt is None:
+        # one input that is no trace must not stop the others being read: it is one counted
+        # record that says so, and a run in which nothing at all was read says that instead
+        excerpt = source.head(200).decode("utf-8", errors="replace")
         source.close()
-        raise InputError("is not a trace siptrace knows (server trace, client log, SIP text, pcap)",
-                         path=source.name, hint=f"Force a reader with --input-format ({'|'.join(FORMATS)})")
+        if share is None or share.index == 0:
+            item = Skipped(origin=Origin(source.name, 1, 0),
+                           reason="not a trace siptrace knows (no server trace record, client log line, SIP start "
+                                  f"line or capture header); to force a reader use --input-format "
+                                  f"({'|'.join(FORMATS)})",
+                           excerpt=excerpt)
+            stats.count(item)
+            yield item
+        return
     if fmt == "ocslogger":
         yield from read_source(source, stats, share)
         return
