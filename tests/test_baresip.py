@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
 
-from siptrace import InputError, Reader, SipMessage, Skipped
+from siptrace import Reader, SipMessage, Skipped
 from siptrace.read.siptext import unescape_syslog
 from siptrace.read.detect import detect
 
