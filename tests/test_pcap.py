@@ -170,7 +170,7 @@ def test_non_sip_payload_on_a_sip_flow_is_skipped_with_the_parsers_reason(tmp_pa
                (at(1), B, 5060, A, 5060, "udp", b"hello, this is not SIP\r\n")]
     items, stats = read(write_pcap(tmp_path / "junk.pcap", packets))
     assert isinstance(items[1], Skipped) and stats.skipped == 1
-    assert items[1].reason == "first line is not a SIP request or status line"
+    assert items[1].reason == "capture: first line is not a SIP request or status line"
     assert items[1].origin.line == 2
 
 
@@ -178,7 +178,7 @@ def test_invalid_sip_message_is_skipped_with_the_validators_reason(tmp_path):
     broken = request("INVITE").replace(b"Call-ID: call-1\r\n", b"")
     items, _ = read(write_pcap(tmp_path / "bad.pcap", [(at(0), A, 5060, B, 5060, "udp", broken)]))
     assert isinstance(items[0], Skipped)
-    assert items[0].reason.lower() == "invalid sip message: missing mandatory header call-id"
+    assert items[0].reason.lower() == "capture: invalid sip message: missing mandatory header call-id"
 
 
 def test_ipv6_udp_message_is_read_with_ipv6_peers(tmp_path):
@@ -318,7 +318,7 @@ def test_non_sip_bytes_on_a_tcp_stream_that_began_in_the_capture_are_reported(tm
     packets = [tcp(0, b"garbage line\r\n" + request("OPTIONS"))]
     items, _ = read(write_pcap(tmp_path / "junk.pcap", packets, handshake=True))
     assert [getattr(i, "reason", None) or label(i) for i in items] == [
-        "first line is not a SIP request or status line", "OPTIONS"]
+        "capture: first line is not a SIP request or status line", "OPTIONS"]
 
 
 def test_tls_stream_on_5061_is_reported_once_with_its_endpoints(tmp_path):

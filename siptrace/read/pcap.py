@@ -1085,7 +1085,8 @@ class _Capture:
             return bytes(data).decode("utf-8", errors="replace")
 
     def _message(self, data: bytes | bytearray, frame: _Frame, src: Peer, dst: Peer) -> Item:
-        item = parse_message_text(self._decode(data), self._origin(frame), frame.when, src=src, dst=dst)
+        item = parse_message_text(self._decode(data), self._origin(frame), frame.when, src=src, dst=dst,
+                                  what="capture")
         if isinstance(item, SipMessage):
             self.sip_hosts.add(src.host)
             self.sip_hosts.add(dst.host)

@@ -178,7 +178,7 @@ class _ClientLog:
                 src, dst = marker.remote, marker.local
         text = "\r\n".join(lines) + "\r\n"
         item = parse_message_text(text, Origin(self.name, msg.number, msg.offset), msg.when,
-                                  direction=direction, peer=peer, src=src, dst=dst)
+                                  direction=direction, peer=peer, src=src, dst=dst, what="client log")
         yield self._count(item, msg.bad_bytes)
 
     def _count(self, item: Item, bad: bool) -> Item:
