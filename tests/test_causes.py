@@ -154,3 +154,16 @@ def test_memory_stream_and_report_give_the_same_order(tmp_path):
     text, _ = render_markdown(report, str(tmp_path / "img"))
     assert "A symptom of finding 1." in text
     assert text.index("# siptrace report") < text.index("Exchange UM certificate Subject Name")
+
+
+def test_notebook_findings_frame_links_each_symptom_to_its_root_cause_by_id():
+    import siptrace
+    from conftest import sample
+
+    trace = siptrace.load([str(sample("um-ack-retarget-bye.fe.log"))], um_fqdn="um01.contoso.com")
+    frame = trace.findings
+    roots = frame[frame["caused_by"].isna()]
+    symptoms = frame[frame["caused_by"].notna()]
+    assert "ack-retarget-bye" in set(roots["rule"]) and len(symptoms) >= 2
+    assert set(symptoms["caused_by"]) <= set(roots["id"])
+    assert str(frame["caused_by"].dtype) == "string"

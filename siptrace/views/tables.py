@@ -47,6 +47,7 @@ CALL_COLUMNS: dict[str, str] = {
 FINDING_COLUMNS: dict[str, str] = {
     "rule": "string", "severity": "string", "summary": "string", "call_id": "string", "time": TIME,
     "file": "string", "line": "Int64", "evidence": "int64", "inferred": "bool", "facts": "string",
+    "id": "string", "caused_by": "string",      # a symptom's caused_by is the id of its root cause
 }
 
 
@@ -159,6 +160,7 @@ def finding_rows(findings: list[Finding]) -> Iterable[dict[str, Any]]:
             "time": f.time, "file": first.origin.file if first else None,
             "line": first.origin.line if first else None, "evidence": len(f.evidence),
             "inferred": bool(f.inferred), "facts": json.dumps(dict(f.facts), default=str),
+            "id": f.id, "caused_by": f.cause,
         }
 
 
