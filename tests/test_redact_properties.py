@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 import re
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from conftest import ROOT
 from siptrace.read.redact import Redactor
@@ -26,8 +26,10 @@ def _whole(value: str, text: str) -> bool:
     return re.search(r"(?<![A-Za-z0-9])" + re.escape(value) + r"(?![A-Za-z0-9])", text, re.I) is not None
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])  # CI: same examples each run; tests/fuzz explores
 @given(TEXT, st.booleans())
+@example("fd00:1234::20(425) 555-0142", False)     # a pseudonym IPv6 ending in 1 once made "1(425)..." a phone
+@example("UserName=mgarcia<sip:kw@fabrikam.xyz;gr=Xq9zR2mN>", False)   # "User 1" once read as UserName=User
 def test_no_learned_value_survives_the_sweep_and_a_second_pass_changes_nothing(text: str, domains: bool) -> None:
     r = Redactor(redact_domains=domains)
     r._dry = True            # the learning pass of redact_items, on one text

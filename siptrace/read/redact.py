@@ -131,7 +131,7 @@ _USERINFO_TAIL = re.compile(r"(?<![\w.%+\-])([\w.%+\-]+)((?:;[\w.%=+\-]*)*)\Z")
 _TEL = re.compile(r"(?i)(\btel:)(\+?[\d().\-]*+)")
 # +14255550150, +1 (425) 555-0150, +44 20 7946 0000 (7-15 digits, checked in `_phone_match`);
 # national forms (425) 555-0142, 425.555.0188, 425-555-0177, 1-425-555-0177, 4255550199
-_PHONE = re.compile(r"(?<![\w+.\-/])(?:"
+_PHONE = re.compile(r"(?<![\w+.\-/:])(?:"
                     r"\+\d++(?:[ .\-]?\(?\d++\)?){0,5}+"
                     r"|(?:1[ .\-]?)?(?:\(\d{3}\)[ ]?|\d{3}[ .\-])\d{3}[ .\-]\d{4}(?![\w]|[.\-]\d)"
                     r"|1?[2-9]\d{2}[2-9]\d{6}(?![\w]|[.\-]\d))")
@@ -858,8 +858,9 @@ class Redactor:
 
     def _user_key(self, m: re.Match[str]) -> str:
         value = m.group(3)
-        if value.lower() in _USER_KEY_VALUES:
-            return m.group(0)
+        low = value.lower()
+        if low in _USER_KEY_VALUES or low in _PSEUDONYM_WORDS or low in self._issued:
+            return m.group(0)      # nothing to hide, or a pseudonym given earlier in this text ("User 1")
         return m.group(1) + m.group(2) + self._user_like(value)
 
     def _tel(self, m: re.Match[str]) -> str:
