@@ -270,3 +270,14 @@ def test_file_name_that_is_not_utf8_is_shown_escaped_not_a_traceback(tmp_path):
     assert out.returncode in (0, 1), out.stderr
     assert "Traceback" not in out.stderr
     assert "M\\xfcller.log" in out.stdout
+
+
+def test_a_crlf_file_is_read_as_it_is_on_disk_so_workers_can_frame_it_in_parts(tmp_path):
+    from siptrace.read.inputs import has_lone_cr, open_sources
+
+    assert not has_lone_cr(b"a\r\nb\r\n") and not has_lone_cr(b"a\r\nb\r") and has_lone_cr(b"a\rb\r\n")
+    path = tmp_path / "fe.log"
+    path.write_bytes(TRACE)
+    (source,) = open_sources(str(path))
+    assert source.file == str(path)
+    source.close()

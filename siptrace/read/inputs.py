@@ -22,7 +22,7 @@ import re
 import stat
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -54,7 +54,7 @@ class Source:
         self.stream.close()
 
 
-def counted_lines(stream: BinaryIO, stats) -> Iterator[bytes]:  # type: ignore[no-untyped-def]
+def counted_lines(stream: Iterable[bytes], stats) -> Iterator[bytes]:  # type: ignore[no-untyped-def]
     """The stream's lines, adding each to ``stats.bytes`` / ``stats.lines`` as it is read."""
     for raw in stream:
         stats.bytes += len(raw)
@@ -100,8 +100,10 @@ _LONE_CR = re.compile(rb"\r(?!\n)")
 
 
 def has_lone_cr(head: bytes) -> bool:
-    # a CR at the very end of the head may be the first half of a CRLF
-    return _LONE_CR.search(head, 0, max(len(head) - 1, 0)) is not None
+    # a CR at the very end of the head may be the first half of a CRLF (endpos would hide
+    # the LF after any CR from the lookahead, so the whole head is searched)
+    found = _LONE_CR.search(head)
+    return found is not None and found.start() < len(head) - 1
 
 
 class _Utf16Lines(io.RawIOBase):
