@@ -197,3 +197,21 @@ def test_calls_judged_together_give_what_calls_judged_one_by_one_give(generated,
     alone = diagnose_stream([str(generated)], ctx, idle=idle, max_messages=max_messages)
     assert len(alone.findings) > 20
     _same(alone, together)
+
+
+def test_sip_pasted_between_records_is_read_and_judged_as_by_one_process(tmp_path):
+    """A ticket that pastes bare SIP between server records: each worker reads the pasted
+    messages of its own calls, so one process and two or three find and count the same."""
+    # the front end's records of the UM call, and the client's messages of that same call pasted in
+    records = b"".join(sample(n).read_bytes() for n in ["busy-486.fe.log", "um-ack-retarget-bye.fe.log",
+                                                         "cancel.fe.log", "no-answer-480.fe.log"])
+    pasted = sample("um-ack-retarget-bye.snooper.txt").read_bytes()
+    cut = records.index(b"$$end_record", len(records) // 2) + len(b"$$end_record\r\n")
+    path = tmp_path / "ticket.log"
+    path.write_bytes(records[:cut] + b"\r\n" + pasted + b"\r\n" + records[cut:])
+    one = diagnose_stream([str(path)])
+    assert one.summary.inputs[0].sip > sample("busy-486.fe.log").read_bytes().count(b"Start-Line:")
+    pasted_sightings = pasted.count(b"\nCall-ID: 5a3306c8d206a94ff659cf5a15769d51")
+    assert pasted_sightings > 5 and any(f.call_id == "5a3306c8d206a94ff659cf5a15769d51" for f in one.findings)
+    for jobs in (2, 3):
+        _same(one, diagnose_parallel([str(path)], jobs=jobs))

@@ -30,11 +30,13 @@ def test_ocs2007r2_edge_sipstack_log():
     assert diag.call_id == "c00bc6180f284b948be61febf274d05e" and diag.origin.line == 19
 
 
-def test_sfb2015_edge_tfdiag_records_and_the_text_around_them():
+def test_sfb2015_edge_tfdiag_records_and_the_sip_pasted_around_them():
     items, s = _read("cisco-212383_sfb2015-edge-tfdiag_expressway_504-ms-diagnostics.log")
-    assert (s.records, s.sip, s.diagnostic, s.other, s.skipped, s.errors) == (4, 0, 2, 0, 2, 0)
-    junk, first, second, tail = items
-    assert isinstance(junk, Skipped) and junk.origin.line == 1 and junk.reason == "text outside any record"
+    assert (s.records, s.sip, s.diagnostic, s.other, s.skipped, s.errors) == (6, 3, 2, 0, 1, 0)
+    junk, expressway, first, second, *tail = items
+    # the Expressway log line before its SIPMSG: block is the only text that is not read
+    assert isinstance(junk, Skipped) and junk.origin.line == 1 and "text outside any SIP message" in junk.reason
+    assert expressway.status == 504 and expressway.call_id == "f1b3ad5d-183b-4632-b210-c2f9bec71960"
     assert first.record.sequence == 156659184 and first.record.machine == "sfvedge\\sfvedge"
     assert first.result_code.symbol == "SIPPROXY_E_EPROUTING_MSG_ALLOWED_DOMAIN_NO_SRV_MATCH"
     assert first.text == "The domain of the message resolved by DNS SRV but none of the FQDNs is in the same domain"
@@ -42,8 +44,9 @@ def test_sfb2015_edge_tfdiag_records_and_the_text_around_them():
     assert str(first.peer) == "vcse.steven.lab:25002"
     assert second.severity == "error" and second.result_code.value == 0xC3E93D67
     assert dict(second.data)["certName"] == "vcse.steven.lab"
-    assert isinstance(tail, Skipped) and tail.reason == "bare SIP text outside any record"
-    assert tail.origin.line == 32
+    # the two 504s the page took from the client log, pasted after the records: read, not skipped
+    assert [(m.status, m.origin.line) for m in tail] == [(504, 32), (504, 41)]
+    assert [m.diagnostics[0].code for m in tail] == [1009, 1010]
 
 
 def test_avaya_records_without_end_markers_are_skipped_not_lost():

@@ -31,7 +31,9 @@ class RawRecord:
 
 @dataclass(slots=True)
 class Junk:
-    """Non-blank lines outside any record."""
+    """Lines outside any record: from the first non-blank one to the last, blank lines between
+    them kept (bare SIP pasted into a trace is read from it, at its own lines); ``lines``
+    counts the non-blank ones."""
 
     data: bytes
     line: int
@@ -78,6 +80,7 @@ def frame(lines: Iterable[bytes], first_line: int = 1, first_offset: int = 0) ->
     rec_line = rec_off = 0
     junk: list[bytes] = []
     junk_line = junk_off = 0
+    blanks: list[bytes] = []          # blank lines after junk: kept if more junk follows
     for line in lines:
         lineno += 1
         if lineno == 1 and line.startswith(BOMS[0]):
@@ -95,18 +98,35 @@ def frame(lines: Iterable[bytes], first_line: int = 1, first_offset: int = 0) ->
                 rec.append(line)
         elif is_record_start(line):
             if junk:
-                yield Junk(b"".join(junk), junk_line, junk_off, len(junk))
-                junk = []
+                yield _junk_piece(junk, junk_line, junk_off)
+                junk, blanks = [], []
             rec, rec_line, rec_off = [line], lineno, offset
         elif line.strip():
             if not junk:
                 junk_line, junk_off = lineno, offset
+            junk.extend(blanks)
+            blanks = []
             junk.append(line)
+        elif junk:
+            blanks.append(line)
         offset += len(line)
     if rec is not None:
         yield _cut_by_next(rec, rec_line, rec_off, at_eof=True)
     if junk:
-        yield Junk(b"".join(junk), junk_line, junk_off, len(junk))
+        yield _junk_piece(junk, junk_line, junk_off)
+
+
+def _junk_piece(lines: list[bytes], line: int, offset: int) -> Junk:
+    return Junk(_kept(b"".join(lines)), line, offset, sum(1 for ln in lines if ln.strip()))
+
+
+_SIP_VERSION = re.compile(rb"SIP/[0-9]+\.[0-9]+")
+
+
+def _kept(data: bytes) -> bytes:
+    """What a junk run keeps: bare SIP text whole (up to `MAX_RECORD`), to be read; other text
+    only its start (`JUNK_KEPT`), to be shown."""
+    return data[:MAX_RECORD] if _SIP_VERSION.search(data) else data[:JUNK_KEPT]
 
 
 def _cut_by_next(rec: list[bytes], line: int, offset: int, at_eof: bool) -> Piece:
@@ -242,9 +262,11 @@ def _junk(buf: bytes, a: int, b: int, line: int, offset: int) -> Junk | None:
     chunk = buf[a:b]
     if not chunk.strip():
         return None
-    kept = [ln for ln in chunk.splitlines(keepends=True) if ln.strip()]
+    parts = chunk.splitlines(keepends=True)
+    kept = [ln for ln in parts if ln.strip()]
     first = chunk.find(kept[0])
-    return Junk(b"".join(kept)[:JUNK_KEPT], line + chunk.count(b"\n", 0, first), offset + first, len(kept))
+    last = chunk.rfind(kept[-1]) + len(kept[-1])
+    return Junk(_kept(chunk[first:last]), line + chunk.count(b"\n", 0, first), offset + first, len(kept))
 
 
 def frame_blocks(blocks: Iterable[bytes], first_line: int = 1, first_offset: int = 0,
@@ -360,4 +382,7 @@ def frame_blocks(blocks: Iterable[bytes], first_line: int = 1, first_offset: int
 def _merge(a: Junk | None, b: Junk) -> Junk:
     if a is None:
         return b
-    return Junk((a.data + b.data)[:JUNK_KEPT], a.line, a.offset, a.lines + b.lines)
+    # the blank lines between the two halves (cut by a block boundary) are put back
+    gap = b.line - a.line - a.data.count(b"\n")
+    blank = b"\r\n" if a.data.endswith(b"\r\n") else b"\n"
+    return Junk(_kept(a.data + blank * max(gap, 0) + b.data), a.line, a.offset, a.lines + b.lines)

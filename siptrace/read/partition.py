@@ -83,6 +83,13 @@ class Share:
             return zlib.crc32(data[start:eol if eol != -1 else end]) % self.count
         return 0
 
+    def owns_call(self, call_id: str | None) -> bool:
+        """Whether a message with this Call-ID, found outside any record, is this worker's
+        (the same hash as a record's, so a call is never split between workers)."""
+        if call_id is None:
+            return self.index == 0
+        return zlib.crc32(call_id.encode("utf-8", "surrogateescape")) % self.count == self.index
+
     def plan(self, name: str) -> tuple[int, tuple[int, ...]] | None:
         """(input number, cut points) when input ``name`` is framed in parts."""
         for n, (path, points) in enumerate(self.ranges):

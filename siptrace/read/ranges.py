@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -23,6 +24,8 @@ from .framing import BLOCK, Junk, Piece, RawRecord, Truncated, _Finder, frame_bl
 from .partition import Share
 
 CHUNK = 4096          # index entries pickled together
+EVERY = -2            # the owner of pieces every worker reads (bare SIP text between records)
+_SIP_VERSION = re.compile(rb"SIP/[0-9]+\.[0-9]+")   # as reader.holds_sip
 WINDOW = 4 << 20      # bytes searched for a record start after each cut
 _WAIT = 0.002         # seconds between looks for an index another worker is writing
 
@@ -97,6 +100,8 @@ def write_index(path: str, points: tuple[int, ...], part: int, count: int, out: 
                     # the range's end: cut short by the record that starts the next range
                     piece = replace(piece, at_eof=False)
                 entry, owner = piece, 0
+                if isinstance(piece, Junk) and _SIP_VERSION.search(piece.data) is not None:
+                    owner = EVERY      # bare SIP text: each worker reads the messages of its own calls
             chunk.setdefault(owner, []).append(entry)
             size += 1
             if size >= CHUNK:
@@ -133,7 +138,7 @@ def read_pieces(path: str, points: tuple[int, ...], folder: str, input_no: int, 
         for part in range(len(points) - 1):
             for chunk in _chunks(index_path(folder, input_no, part)):
                 lines += sum(chunk.get(-1, ()))
-                for entry in chunk.get(me, ()):
+                for entry in [*chunk.get(me, ()), *chunk.get(EVERY, ())]:
                     if isinstance(entry, (Junk, Truncated)):
                         yield entry
                     else:

@@ -7,6 +7,7 @@ counts as it goes and always adds up:
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -132,6 +133,35 @@ def _junk_reason(piece: Junk) -> str:
     return "text outside any record"
 
 
+# A SIP version in text between records: messages pasted into a trace (tickets, articles),
+# read as bare SIP text rather than skipped whole
+_SIP_VERSION = re.compile(rb"SIP/[0-9]+\.[0-9]+")
+
+
+def holds_sip(piece: Junk) -> bool:
+    return _SIP_VERSION.search(piece.data) is not None
+
+
+def _embedded_sip(piece: Junk, name: str, stats: InputStats, share: Share | None) -> Iterator[Item]:
+    """The messages of bare SIP text between records, each counted once: by the worker that owns
+    its Call-ID; the text around them (and a piece with no message at all) by worker 0."""
+    from .siptext import read_embedded
+
+    items = read_embedded(piece.data, name, piece.line, piece.offset)
+    if not any(isinstance(item, SipMessage) for item in items):
+        if share is None or share.owns(piece):
+            item = Skipped(origin=Origin(name, piece.line, piece.offset), reason=_junk_reason(piece),
+                           context=f"{piece.lines} line(s)", excerpt=piece.data[:200].decode("utf-8", errors="replace"))
+            stats.count(item)
+            yield item
+        return
+    for item in items:
+        mine = share is None or (share.owns_call(item.call_id) if isinstance(item, SipMessage) else share.index == 0)
+        if mine:
+            stats.count(item)
+            yield item
+
+
 def pieces_to_items(pieces: Iterable[RawRecord | Junk | Truncated], name: str, stats: InputStats,
                     share: Share | None = None) -> Iterator[Item]:
     """Parse framed pieces of one input into items, counting each.
@@ -141,6 +171,9 @@ def pieces_to_items(pieces: Iterable[RawRecord | Junk | Truncated], name: str, s
     chosen already, by the framer (`Share.owns_record` as its ``keep``).
     """
     for piece in pieces:
+        if isinstance(piece, Junk) and holds_sip(piece):
+            yield from _embedded_sip(piece, name, stats, share)
+            continue
         if share is not None and not isinstance(piece, RawRecord) and not share.owns(piece):
             continue
         origin = Origin(name, piece.line, piece.offset)

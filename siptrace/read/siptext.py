@@ -35,7 +35,6 @@ import functools
 import os
 import re
 from collections.abc import Iterable, Iterator
-from typing import BinaryIO
 
 from lark import Lark
 from lark.exceptions import LarkError
@@ -160,11 +159,11 @@ def _syslog_parts(line: str) -> list[str]:
     return [part for part in parts if not (_BANNER.fullmatch(part) or _TRAILER.fullmatch(part))]
 
 
-def _logical_lines(stream: Iterable[bytes]) -> Iterator[Line]:
+def _logical_lines(stream: Iterable[bytes], first_line: int = 1, first_offset: int = 0) -> Iterator[Line]:
     """(line, byte offset, text) with syslog escapes and Expressway indents undone; None ends a message."""
-    offset = 0
+    offset = first_offset
     in_sipmsg = False
-    for lineno, raw in enumerate(stream, start=1):
+    for lineno, raw in enumerate(stream, start=first_line):
         here = offset
         offset += len(raw)
         line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
@@ -205,7 +204,25 @@ def _indent(line: str) -> tuple[str, str]:
     return "", line
 
 
-def read_sip_text(stream: BinaryIO, name: str, stats) -> Iterator[Item]:  # type: ignore[no-untyped-def]
+def read_embedded(data: bytes, name: str, first_line: int, first_offset: int) -> list[Item]:
+    """Bare SIP text found inside another format (pasted between a server trace's records):
+    its messages and skips, placed at their own lines of the file; nothing is counted here."""
+    lines = data.splitlines(keepends=True)
+    return list(read_sip_text(lines, name, _Uncounted(), first_line=first_line, first_offset=first_offset))
+
+
+class _Uncounted:
+    """Stands in for `InputStats` where the caller counts the items itself."""
+
+    bytes = 0
+    lines = 0
+
+    def count(self, item: Item) -> None:
+        pass
+
+
+def read_sip_text(stream: Iterable[bytes], name: str, stats, *,  # type: ignore[no-untyped-def]
+                  first_line: int = 1, first_offset: int = 0) -> Iterator[Item]:
     """Items of a bare-SIP text: one `SipMessage` per message, `Skipped` for the rest."""
     current: list[str] = []
     numbers: list[int] = []
@@ -239,7 +256,7 @@ def read_sip_text(stream: BinaryIO, name: str, stats) -> Iterator[Item]:  # type
             yield item
         other, other_lines = None, 0
 
-    for lineno, offset, line in _logical_lines(counted_lines(stream, stats)):
+    for lineno, offset, line in _logical_lines(counted_lines(stream, stats), first_line, first_offset):
         if line is None:
             yield from emit()
             continue

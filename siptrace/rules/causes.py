@@ -56,6 +56,8 @@ LINKS: tuple[Link, ...] = (
     Link("ms-diagnostics", "mid-call-failure"),
     # a server said why the call failed: the failed call is its outcome
     Link("failed-call", "ms-diagnostics", same=("status",), cause_at_least=Severity.WARNING),
+    # a server logged why it refused the call (TF_DIAG routing, DNS or certificate error)
+    Link("failed-call", "error-records", cause_at_least=Severity.WARNING),
     # the Edge / front end logged the same DNS or certificate failure the 504 carries
     Link("error-records", "ms-diagnostics", cause_codes=_ROUTING),
 )
