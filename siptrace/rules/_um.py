@@ -72,6 +72,21 @@ class UmLeg:
         return "the UM server's FQDN"
 
 
+def um_server(leg: UmLeg) -> str | None:
+    """The UM server's FQDN as the Exchange cmdlets take it (-Server): never an address."""
+    return leg.um_fqdn if leg.um_fqdn and not is_ip(leg.um_fqdn) else None
+
+
+def pool_of(leg: UmLeg, ctx: Context) -> str | None:
+    """The front-end pool that sent the call to the UM: named by --pool-fqdn, else the last proxy
+    that record-routed the INVITE (the pool stays in the path to the UM)."""
+    if ctx.pool_fqdns:
+        return ctx.pool_fqdns[0]
+    routes = leg.invite_sip.record_routes
+    host = (routes[0].host or "").lower() if routes else ""
+    return host if host and not is_ip(host) else None
+
+
 # ---------------------------------------------------------------------------
 # Hops
 # ---------------------------------------------------------------------------

@@ -40,7 +40,21 @@ def finding_text(f: Finding, verbose: bool = False) -> str:
         lines.append(f"        inferred: {', '.join(f.inferred)}")
     lines.append(_wrap(f"why: {f.why}", "        "))
     lines.append(_wrap(f"fix: {f.fix}", "        "))
+    if not f.cause:    # a symptom goes away with its root cause, whose commands are above
+        lines.extend(command_lines(f, "          "))
     return "\n".join(lines)
+
+
+def command_lines(f: Finding, indent: str) -> list[str]:
+    """The finding's commands as blocks ready to paste: a heading per shell, the lines
+    under it unwrapped (a wrapped command would not run)."""
+    out: list[str] = []
+    last = ""
+    for step, shell, lines in f.blocks():
+        out.append(f"{indent}{'then' if step == last else step}, in {shell}:")
+        last = step
+        out.extend(f"{indent}    {line}" for line in lines)
+    return out
 
 
 def finding_text_verbose(f: Finding) -> str:
