@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..model.context import Context, is_ip, is_um_product
+from ..model.words import plural
 from ..correlate.calls import Dialog, Message
 from ..model.sip import DiagRecord, Direction, SipMessage
 from ..correlate.statemachine import DialogRun, EventKind
@@ -297,7 +298,7 @@ def not_reached(leg: UmLeg, host: str, ok: Message | None, diagnostics: list[Dia
     if ok is not None:
         resent = [e.message for e in leg.run.of_kind(EventKind.RETRANSMISSION) if e.message.retransmission_of is ok]
         if resent:
-            signs.append(Sign(resent[0].sip, None, f"the UM resent its 200 OK {len(resent)} time(s): no ACK reached it"))
+            signs.append(Sign(resent[0].sip, None, f"the UM resent its 200 OK {plural(len(resent), 'time')}: no ACK reached it"))
         for m in dialog.requests("BYE"):
             if not dialog.sent_by_caller(m) and m.time and ok.time and m.time > ok.time:
                 signs.append(Sign(m.sip, None, "BYE from the UM side: it gave up waiting for the ACK"))

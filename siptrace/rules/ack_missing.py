@@ -7,6 +7,7 @@ from .findings import Evidence, Finding, Severity
 from ..correlate.statemachine import EventKind, State
 from ..correlate.timeline import Timeline
 from . import commands
+from ..model.words import plural
 from ..model.sip import Uri
 from ._doc import section
 
@@ -81,7 +82,7 @@ class AckMissing:
                 evidence.append(Evidence.of_message(bye.sip, f"{delay:.1f} s after the 200 OK"))
             parts = []
             if resent:
-                parts.append(f"200 OK resent {len(resent)} time(s)")
+                parts.append(f"200 OK resent {plural(len(resent), 'time')}")
             if bye is not None and delay is not None:
                 parts.append(f"BYE from the answering side {delay:.1f} s later")
             yield Finding(

@@ -51,6 +51,7 @@ from ..correlate.calls import Call, Message, corrected_time
 from ..model.errors import SiptraceError
 from ..rules.findings import Finding, Severity
 from ..model.sip import DiagRecord, Direction, Origin, SipMessage
+from ..model.words import plural
 
 if TYPE_CHECKING:  # matplotlib is imported only when a figure is drawn
     from matplotlib.figure import Figure
@@ -397,7 +398,7 @@ def call_or_error(timeline: Timeline, call_id: str) -> Call:
     if not close:
         close = [i for i in ids if i.startswith(call_id) or call_id in i][:1]
     hint = (f"Did you mean {close[0]}?" if close else
-            f"The trace has {len(ids)} call(s); 'siptrace messages' lists their Call-IDs" if ids else
+            f"The trace has {plural(len(ids), 'call')}; 'siptrace messages' lists their Call-IDs" if ids else
             "The trace has no SIP messages")
     raise UnknownCall(f"no call with Call-ID {call_id!r}", hint=hint)
 
