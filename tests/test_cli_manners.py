@@ -162,3 +162,29 @@ def test_top_level_help_gives_examples_on_the_bundled_samples():
         if line.strip().startswith("siptrace ") and "samples/" in line:
             name = line.split("samples/", 1)[1].split()[0]
             assert (REPO / "samples" / name).is_file(), name
+
+
+# -- the bundled capture -----------------------------------------------------------------------
+
+def test_the_bundled_capture_is_what_its_writer_writes(tmp_path):
+    from pcap_sample import write
+
+    assert write(tmp_path / "again.pcap").read_bytes() == sample("um-gateway-tcp.pcap").read_bytes()
+
+
+def test_the_bundled_capture_is_diagnosed_as_one_answered_um_call_over_tcp():
+    from siptrace.model.context import Context
+    from siptrace.run.diagnose import diagnose
+
+    result = diagnose([str(sample("um-gateway-tcp.pcap"))], Context.of())
+    s = result.summary
+    (read,) = s.inputs
+    assert (read.records, read.sip, read.skipped, read.errors, s.calls) == (10, 10, 0, 0, 1)
+    assert not [f for f in result.findings if f.severity.rank >= 1]      # the 302 is followed, the call answered
+    (call,) = result.timeline.calls
+    invites = [m for m in call.messages if m.sip.method == "INVITE"]
+    assert [m.sip.ruri.port for m in invites] == [None, 5065]              # Call Router, then the UM service
+    assert {m.sip.vias[0].transport.upper() for m in call.messages} == {"TCP"}
+    assert result.nothing_read is False
+    out = _run("diagnose", str(sample("um-gateway-tcp.pcap")))
+    assert out.exit_code == 0 and "0 failed" in out.output.splitlines()[0]
