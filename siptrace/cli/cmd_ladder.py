@@ -107,7 +107,7 @@ def ladder_command(files: tuple[str, ...], call_id: str | None, output: str | No
         columns = width or shutil.get_terminal_size((100, 24)).columns
         click.echo(ladder_text(timeline, call_id, findings, width=columns), nl=False)
         return
-    from ..views.ladder import ladder_figure
+    from ..views.ladder import ladder_figure, save
 
     fig = ladder_figure(timeline, call_id, findings)
     import io
@@ -115,7 +115,7 @@ def ladder_command(files: tuple[str, ...], call_id: str | None, output: str | No
     from ..views.outfiles import write_atomically
 
     drawing = io.BytesIO()
-    fig.savefig(drawing, format=fmt)
+    save(fig, drawing, fmt or "png")
     write_atomically(output, drawing.getvalue())
     drawn = fig.ladder  # type: ignore[attr-defined]
     click.echo(f"wrote {output}: call {call_id}, {plural(len(drawn.hops), 'arrow')} between "
