@@ -48,7 +48,9 @@ def test_messages_filters_by_host_method_status_and_time(write):
     assert count("--host", "edge01.contoso.com") == 2
     assert count("--since", "2026-11-03T09:14:05") == 1
     assert count("--until", "2026-11-03T09:14:05Z") == 1
-    assert count("--call-id", "nope") == 0
+    assert count("--call-id", "0c8a") == 2            # a unique start of the Call-ID
+    unknown = run("messages", str(path), "--call-id", "nope")
+    assert unknown.exit_code == 2 and "0c8a7f5e3d2b4a1980f6e5d4c3b2a190" in unknown.output
 
 
 def test_messages_table_and_csv(write):

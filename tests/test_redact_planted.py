@@ -111,14 +111,20 @@ def test_no_planted_value_survives_in_any_output(trace: Path, tmp_path: Path, dr
     assert "480" in text and re.search(r"\bfile\d+\.log\b", text) and re.search(r"\bcall\d+", text)
 
 
-def test_a_call_id_asked_for_is_echoed_as_its_pseudonym(trace: Path, tmp_path: Path) -> None:
+def test_the_call_ids_asked_for_are_echoed_as_their_pseudonyms(trace: Path, tmp_path: Path) -> None:
     out, mapping = tmp_path / "r.html", tmp_path / "map.json"
-    unknown = "deadbeefcafe4242feedface0badf00d"
-    run(trace, out, "--redact", "--call-id", OTHER_CALL_ID, "--call-id", unknown, "--redact-map", str(mapping))
+    run(trace, out, "--redact", "--call-id", OTHER_CALL_ID, "--call-id", CALL_ID[:8], "--redact-map", str(mapping))
     text = out.read_text(encoding="utf-8")
     table = json.loads(mapping.read_text(encoding="utf-8"))["call_id"]
-    assert OTHER_CALL_ID not in text and unknown not in text
-    assert f"Only the calls {table[OTHER_CALL_ID]}, {table[unknown]}" in text
+    assert OTHER_CALL_ID not in text and CALL_ID not in text and CALL_ID[:8] not in text
+    assert f"Only the calls {table[OTHER_CALL_ID]}, {table[CALL_ID]}" in text
+
+
+def test_an_unknown_call_id_writes_no_report(trace: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(report_command, [str(trace), "-o", str(out), "--redact", "-q",
+                                       "--call-id", "deadbeefcafe4242feedface0badf00d"])
+    assert result.exit_code == 2 and "no call with Call-ID" in result.output and not out.exists()
 
 
 def test_the_mapping_names_every_planted_value_it_replaced(trace: Path, tmp_path: Path) -> None:

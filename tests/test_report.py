@@ -357,5 +357,5 @@ def test_text_report_is_the_diagnose_text(traces: list[Path], tmp_path: Path) ->
     text = out.read_text(encoding="utf-8")
     verdict, _, rest = text.partition("\n\n")
     assert "Exchange UM certificate Subject Name is mail.contoso.com" in verdict
-    assert re.match(r"\d+ finding\(s\)", rest)
+    assert re.match(r"\d+ findings?:", rest)
     assert "[ERROR] ack-retarget-bye" in text and "Read:" in text

@@ -7,7 +7,6 @@ so the arrows that findings cite are marked.  Expected failures are
 
 from __future__ import annotations
 
-import difflib
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +15,10 @@ import click
 
 from ..model.context import Context
 from ..read.detect import FORMATS
+from .callids import resolve
 from .friendly import friendly
 from ..model.errors import SiptraceError
+from ..model.words import plural
 from ..rules.findings import Finding, Severity
 from ..model.sip import DiagRecord, Item, SipMessage
 from ..read.reader import Reader
@@ -28,21 +29,23 @@ OUTPUTS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 
 
 def _read(files: tuple[str, ...], input_format: str | None, progress: bool,
-          call_id: str | None) -> tuple[Timeline, set[str]]:
-    """The timeline (only the wanted call's items when a Call-ID is given) and every Call-ID read."""
+          call_id: str | None) -> tuple[Timeline, list[str]]:
+    """The timeline (only the items of the calls whose Call-ID starts with the one given, when
+    one is) and every Call-ID read, in one reading of the inputs."""
     reader = Reader(list(files), input_format, progress=progress)
-    seen: set[str] = set()
+    seen: dict[str, None] = {}
+    start = call_id.lower() if call_id is not None else None
 
     def wanted() -> Iterator[Item]:
         for item in reader:
             if isinstance(item, (SipMessage, DiagRecord)):
                 if item.call_id:
-                    seen.add(item.call_id)
-                if call_id is None or item.call_id == call_id:
+                    seen.setdefault(item.call_id, None)
+                if start is None or (item.call_id or "").lower().startswith(start):
                     yield item
 
     timeline = build_timeline(wanted(), reader.stats)
-    return timeline, seen
+    return timeline, list(seen)
 
 
 def pick_call(timeline: Timeline, findings: list[Finding]) -> str:
@@ -59,19 +62,10 @@ def pick_call(timeline: Timeline, findings: list[Finding]) -> str:
     return timeline.calls[0].call_id
 
 
-def _unknown(call_id: str, seen: set[str]) -> SiptraceError:
-    close = difflib.get_close_matches(call_id, sorted(seen), n=1, cutoff=0.5)
-    if not close:
-        close = sorted(i for i in seen if i.startswith(call_id))[:1]
-    hint = (f"Did you mean {close[0]}?" if close else
-            "'siptrace messages FILE' lists the Call-IDs" if seen else "the input has no SIP messages")
-    return SiptraceError(f"no call with Call-ID {call_id!r} in the input", hint=hint)
-
-
 @click.command("ladder")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True, allow_dash=True))
-@click.option("--call-id", help="The call to draw (default: the first call with an error finding, "
-                                "else the first call with an INVITE, else the first call).")
+@click.option("--call-id", help="The call to draw, or a unique start of its Call-ID (default: the first call "
+                                "with an error finding, else the first call with an INVITE, else the first call).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
               help="Write the ladder to this .png, .svg or .pdf file (default: print it as text).")
 @click.option("--width", type=click.IntRange(min=40), help="Width of the text ladder (default: the terminal's).")
@@ -104,16 +98,16 @@ def ladder_command(files: tuple[str, ...], call_id: str | None, output: str | No
             raise SiptraceError(f"cannot write {Path(output).suffix or 'a file without a suffix'}",
                                 path=output, hint="Name the output .png, .svg or .pdf")
     timeline, seen = _read(files, input_format, not quiet, call_id)
+    if call_id is not None:
+        call_id = resolve(call_id, seen)
     findings = run_rules(timeline, Context.of(um_fqdn, edge_fqdn, pool_fqdn))
     if call_id is None:
         call_id = pick_call(timeline, findings)
-    elif timeline.call(call_id) is None:
-        raise _unknown(call_id, seen)
     if output is None:
         columns = width or shutil.get_terminal_size((100, 24)).columns
         click.echo(ladder_text(timeline, call_id, findings, width=columns), nl=False)
         return
-    from ..views.ladder import ladder_figure
+    from ..views.ladder import ladder_figure, save
 
     fig = ladder_figure(timeline, call_id, findings)
     import io
@@ -121,7 +115,8 @@ def ladder_command(files: tuple[str, ...], call_id: str | None, output: str | No
     from ..views.outfiles import write_atomically
 
     drawing = io.BytesIO()
-    fig.savefig(drawing, format=fmt)
+    save(fig, drawing, fmt or "png")
     write_atomically(output, drawing.getvalue())
     drawn = fig.ladder  # type: ignore[attr-defined]
-    click.echo(f"wrote {output}: call {call_id}, {len(drawn.hops)} arrows between {len(drawn.columns)} hosts")
+    click.echo(f"wrote {output}: call {call_id}, {plural(len(drawn.hops), 'arrow')} between "
+               f"{plural(len(drawn.columns), 'host')}")

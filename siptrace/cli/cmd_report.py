@@ -13,7 +13,9 @@ import click
 
 from ..model.context import Context
 from ..read.detect import FORMATS
+from .callids import resolve_all
 from .friendly import friendly
+from ..model.words import plural
 from ..model.errors import SiptraceError
 from ..views.outfiles import write_atomically
 
@@ -30,7 +32,8 @@ def _same_file(a: str, b: str) -> bool:
 @click.option("--um-fqdn", multiple=True, help="FQDN of an Exchange UM server (repeatable).")
 @click.option("--edge-fqdn", multiple=True, help="FQDN of an Edge server's internal side (repeatable).")
 @click.option("--pool-fqdn", multiple=True, help="FQDN of a front-end pool (repeatable).")
-@click.option("--call-id", "call_ids", multiple=True, help="Only this call (repeatable).")
+@click.option("--call-id", "call_ids", multiple=True,
+              help="Only this call (repeatable; a unique start of the Call-ID will do).")
 @click.option("--redact", is_flag=True,
               help="Replace user names, display names, phone numbers, IP addresses, tags, Call-IDs, EPIDs, "
                    "GRUUs and authentication values by consistent pseudonyms.")
@@ -60,6 +63,7 @@ def report_command(files: tuple[str, ...], output: str, um_fqdn: tuple[str, ...]
         raise click.BadParameter("the redaction map must not be the report itself", param_hint="'--redact-map'")
     redactor = Redactor(redact_domains) if (redact or redact_domains or redact_map) else None
     ctx = Context.of(um_fqdn, edge_fqdn, pool_fqdn)
+    call_ids = resolve_all(call_ids, files, input_format)
     report = build_report(files, ctx, call_ids=call_ids, redactor=redactor, input_format=input_format,
                           progress=not quiet)
     written = write_report(report, output)
@@ -70,8 +74,8 @@ def report_command(files: tuple[str, ...], output: str, um_fqdn: tuple[str, ...]
         raise SiptraceError(f"{report.diagnosis.verdict()} (the report {written[0]} says so)")
     images = len(written) - 1
     findings = len(report.findings)
-    extra = f" and {images} image(s) in {written[1].parent}" if images else ""
-    click.echo(f"wrote {written[0]}{extra}: {findings} finding(s)"
+    extra = f" and {plural(images, 'image')} in {written[1].parent}" if images else ""
+    click.echo(f"wrote {written[0]}{extra}: {plural(findings, 'finding')}"
                f"{', redacted' if report.redacted else ''}", err=True)
 
 

@@ -15,13 +15,15 @@ import os
 import sys
 import textwrap
 from enum import IntEnum
+from collections.abc import Sequence
 from typing import Any
 
 import click
 
 from .. import __version__
 from ..model.context import Context
-from .friendly import friendly
+from .callids import resolve_all
+from .friendly import friendly, quiet_stdout
 from ..model.errors import SiptraceError
 from ..rules.findings import Severity
 from ..views.export import MESSAGE_FIELDS, message_dict, message_row
@@ -90,11 +92,22 @@ class _Group(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         kwargs["standalone_mode"] = False
+        if args or "args" in kwargs:
+            given = list(args[0] if args else kwargs.pop("args") or [])
+        else:
+            given = sys.argv[1:]
+        args = (_traceback_first(given),) + args[1:]
         _catch_signals()
         sys.stdout = PrintableStream(sys.stdout)    # trace text cannot drive the terminal
         sys.stderr = PrintableStream(sys.stderr)
         try:
-            result = self._main(*args, **kwargs)
+            try:
+                result = self._main(*args, **kwargs)
+            finally:
+                sys.stdout.flush()      # here, where a reader gone away (| head) is caught
+        except BrokenPipeError:
+            quiet_stdout()
+            sys.exit(Exit.OK)
         except Stopped as stop:
             import signal
 
@@ -129,6 +142,14 @@ class _Group(click.Group):
         return result
 
 
+def _traceback_first(args: list[str]) -> list[str]:
+    """``--traceback`` is an option of siptrace itself; given after the command it means the same."""
+    end = args.index("--") if "--" in args else len(args)
+    if "--traceback" not in args[:end]:
+        return args
+    return ["--traceback"] + [a for a in args[:end] if a != "--traceback"] + args[end:]
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="siptrace")
 @click.option("--traceback", is_flag=True, help="Show the Python traceback of an error.")
@@ -136,7 +157,21 @@ class _Group(click.Group):
               help="In captures, TLS on this TCP port is SIP (repeatable); 5060-5080 always are, "
                    "443 when the server speaks SIP in the capture.")
 def main(traceback: bool, sip_ports: tuple[int, ...]) -> None:
-    """Read Lync / Skype for Business SIP traces and say what went wrong."""
+    """Read Lync / Skype for Business SIP traces and say what went wrong.
+
+    \b
+    Examples (the traces in samples/ come with siptrace):
+        siptrace diagnose samples/um-ack-retarget-bye.fe.log
+        siptrace diagnose fe01.log edge01.log --um-fqdn um01.contoso.com --format json
+        siptrace messages samples/um-ack-retarget-bye.fe.log --call-id 5a33 | head
+        siptrace ladder samples/um-ack-retarget-bye.fe.log --call-id 5a33 -o flow.svg
+        siptrace report samples/um-ack-retarget-bye.fe.log -o report.html --redact
+        siptrace rules ack-retarget-bye
+
+    A Call-ID may be given by a unique start of it (--call-id 5a33).
+    Exit codes: 0 no finding at --fail-on, 1 findings, 2 the input could not
+    be read or the command was wrong, 130 Ctrl-C.
+    """
     if sip_ports:   # through the environment, so worker processes see it too
         os.environ["SIPTRACE_SIP_PORTS"] = ",".join(str(port) for port in sip_ports)
 
@@ -152,7 +187,7 @@ INPUT_FORMAT = click.option("--input-format", type=click.Choice(list(FORMATS)),
 @INPUT_FORMAT
 @QUIET
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
-@click.option("--call-id", help="Only messages of this Call-ID.")
+@click.option("--call-id", help="Only messages of this Call-ID (a unique start of it will do).")
 @click.option("--method", help="Only this method (responses by their CSeq method).")
 @click.option("--status", help="Only responses with this status, e.g. 486 or 4xx.")
 @click.option("--host", help="Only messages naming this host (Request-URI, From/To/Contact, Via, Route, Peer).")
@@ -167,6 +202,8 @@ def messages(files: tuple[str, ...], input_format: str | None, quiet: bool, fmt:
     Example:
         siptrace messages samples/um-ack-retarget-bye.fe.log --method INVITE
     """
+    if call_id is not None:
+        (call_id,) = resolve_all([call_id], files, input_format)
     wanted = MessageFilter(call_id=call_id, method=method, status=status, host=host,
                            since=_time_option(since), until=_time_option(until))
     reader = Reader(files, input_format, progress=not quiet)
@@ -183,21 +220,29 @@ def messages(files: tuple[str, ...], input_format: str | None, quiet: bool, fmt:
         for msg in selected:
             writer.writerow(message_row(msg))
     else:
-        _table(selected, out)
+        _table(selected, out, files)
     _skip_note(reader)
 
 
-def _table(msgs: Any, out: Any) -> None:
-    header = f"{'time (UTC)':<23} {'where':<28} {'dir':<3} {'peer':<26} {'message':<46} {'cseq':<14} call-id"
+def _table(msgs: Any, out: Any, files: Sequence[str] = ()) -> None:
+    """One row per message; the file:line column is never cut (it is how a row is found again)."""
+    wide = _where_width(files)
+    header = f"{'time (UTC)':<23} {'where':<{wide}} {'dir':<3} {'peer':<26} {'message':<46} {'cseq':<14} call-id"
     out.write(header + "\n")
     for msg in msgs:
         when = msg.time.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] if msg.time else "-"
-        where = _clip(f"{msg.origin.file.rsplit('/', 1)[-1]}:{msg.origin.line}", 28)
+        where = f"{msg.origin.file.rsplit('/', 1)[-1]}:{msg.origin.line}"
         arrow = {"incoming": "<-", "outgoing": "->"}.get(
             msg.direction.direction.value if msg.direction and msg.direction.direction else "", "")
         label = msg.start_line if msg.is_request else msg.summary
-        out.write(f"{when:<23} {where:<28} {arrow:<3} {_clip(str(msg.peer or ''), 26):<26} "
+        out.write(f"{when:<23} {where:<{wide}} {arrow:<3} {_clip(str(msg.peer or ''), 26):<26} "
                   f"{_clip(label, 46):<46} {_clip(str(msg.cseq or ''), 14):<14} {msg.call_id or ''}\n")
+
+
+def _where_width(files: Sequence[str]) -> int:
+    """Room for the longest input name and a six-digit line number (a longer one pushes its row)."""
+    names = [os.path.basename(f.rstrip("/")) for f in files if f != "-" and not os.path.isdir(f)]
+    return max([20, *(len(n) + 7 for n in names)])
 
 
 def _clip(text: str, width: int) -> str:
@@ -282,10 +327,12 @@ FAIL_ON = {"info": Severity.INFO, "warning": Severity.WARNING, "error": Severity
 @click.option("-v", "--verbose", is_flag=True, help="Show every piece of evidence and the ladder of each failing call.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes for large server traces (default: one per core, at most 4).")
+@click.option("--call-id", "call_ids", multiple=True,
+              help="Only the findings of this call (repeatable; a unique start of the Call-ID will do).")
 @friendly
 def diagnose(files: tuple[str, ...], input_format: str | None, quiet: bool, um_fqdn: tuple[str, ...], edge_fqdn: tuple[str, ...],
              pool_fqdn: tuple[str, ...], fmt: str, fail_on: str, min_severity: str, verbose: bool,
-             jobs: int | None) -> None:
+             jobs: int | None, call_ids: tuple[str, ...]) -> None:
     """Say what went wrong in the calls of trace FILES, with evidence and a fix.
 
     \b
@@ -298,10 +345,15 @@ def diagnose(files: tuple[str, ...], input_format: str | None, quiet: bool, um_f
     from ..views.ladder import ladder_text
 
     ctx = Context.of(um_fqdn, edge_fqdn, pool_fqdn)
+    wanted = resolve_all(call_ids, files, input_format)
     # each finding's output is made where the finding is (side by side in the workers)
     render = finding_json if fmt == "json" else finding_text_verbose if verbose else finding_text
     result = diagnose_parallel(files, ctx, input_format=input_format, progress=not quiet,
                                ladders=ladder_text if verbose and fmt == "text" else None, jobs=jobs, render=render)
+    if wanted:
+        from dataclasses import replace
+
+        result = replace(result, findings=[f for f in result.findings if f.call_id in wanted])
     if fmt == "json":
         result.write_json(sys.stdout)
     else:

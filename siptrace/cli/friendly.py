@@ -6,6 +6,8 @@ modules): `friendly` wraps a command; ``--traceback`` on the root re-raises.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -33,6 +35,10 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
+        except BrokenPipeError:
+            # the reader of our output went away (| head): end quietly, as a finished command
+            quiet_stdout()
+            raise click.exceptions.Exit(0) from None
         except (SiptraceError, OSError) as err:
             if click.get_current_context().find_root().params.get("traceback"):
                 raise
@@ -42,3 +48,13 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise Failure(f"{name}: {err.strerror or err}" if name else str(err)) from None
 
     return wrapper
+
+
+def quiet_stdout() -> None:
+    """The reader of stdout went away (``| head``): send what is left to /dev/null, so that
+    Python's own flush at exit does not complain of a broken pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.__stdout__.fileno() if sys.__stdout__ is not None else 1)
+    except (OSError, ValueError):
+        pass

@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..model.context import Context, is_ip, is_um_product
+from ..model.words import plural
 from ..correlate.calls import Dialog, Message
 from ..model.sip import DiagRecord, Direction, SipMessage
 from ..correlate.statemachine import DialogRun, EventKind
@@ -70,6 +71,21 @@ class UmLeg:
         if self.um_fqdn:
             return f"the FQDN of the UM server at {self.um_fqdn}"
         return "the UM server's FQDN"
+
+
+def um_server(leg: UmLeg) -> str | None:
+    """The UM server's FQDN as the Exchange cmdlets take it (-Server): never an address."""
+    return leg.um_fqdn if leg.um_fqdn and not is_ip(leg.um_fqdn) else None
+
+
+def pool_of(leg: UmLeg, ctx: Context) -> str | None:
+    """The front-end pool that sent the call to the UM: named by --pool-fqdn, else the last proxy
+    that record-routed the INVITE (the pool stays in the path to the UM)."""
+    if ctx.pool_fqdns:
+        return ctx.pool_fqdns[0]
+    routes = leg.invite_sip.record_routes
+    host = (routes[0].host or "").lower() if routes else ""
+    return host if host and not is_ip(host) else None
 
 
 # ---------------------------------------------------------------------------
@@ -282,7 +298,7 @@ def not_reached(leg: UmLeg, host: str, ok: Message | None, diagnostics: list[Dia
     if ok is not None:
         resent = [e.message for e in leg.run.of_kind(EventKind.RETRANSMISSION) if e.message.retransmission_of is ok]
         if resent:
-            signs.append(Sign(resent[0].sip, None, f"the UM resent its 200 OK {len(resent)} time(s): no ACK reached it"))
+            signs.append(Sign(resent[0].sip, None, f"the UM resent its 200 OK {plural(len(resent), 'time')}: no ACK reached it"))
         for m in dialog.requests("BYE"):
             if not dialog.sent_by_caller(m) and m.time and ok.time and m.time > ok.time:
                 signs.append(Sign(m.sip, None, "BYE from the UM side: it gave up waiting for the ACK"))

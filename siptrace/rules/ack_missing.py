@@ -6,6 +6,9 @@ from ..model.context import Context
 from .findings import Evidence, Finding, Severity
 from ..correlate.statemachine import EventKind, State
 from ..correlate.timeline import Timeline
+from . import commands
+from ..model.words import plural
+from ..model.sip import Uri
 from ._doc import section
 
 T1 = 0.5                       # RFC 3261 §17.1.1.1 default, seconds
@@ -41,7 +44,10 @@ class AckMissing:
         another UM server answered; a call whose Contact is a latent
         certificate name that still leads to the UM (its ACK is seen).
     References:
-        RFC 3261 §13.3.1.4, §17.1.1.1 (T1), §17.2.1.
+        RFC 3261 §13.3.1.4, §17.1.1.1 (T1), §17.2.1; Microsoft Learn:
+        Resolve-DnsName, Test-NetConnection (the finding gives them for the
+        200 OK's Contact host and port, unless it is a GRUU, to run on the
+        proxy that sends the ACK).
     """
 
     id = "ack-missing"
@@ -69,13 +75,14 @@ class AckMissing:
             timed_bye = delay is not None and BYE_WINDOW[0] <= delay <= BYE_WINDOW[1]
             if not resent and not timed_bye:
                 continue
+            contact = ok.sip.contacts[0].uri if ok.sip.contacts else None
             evidence = [Evidence.of_message(ok.sip, "200 OK to INVITE")]
             evidence += [Evidence.of_message(m.sip, "retransmitted") for m in resent]
             if bye is not None:
                 evidence.append(Evidence.of_message(bye.sip, f"{delay:.1f} s after the 200 OK"))
             parts = []
             if resent:
-                parts.append(f"200 OK resent {len(resent)} time(s)")
+                parts.append(f"200 OK resent {plural(len(resent), 'time')}")
             if bye is not None and delay is not None:
                 parts.append(f"BYE from the answering side {delay:.1f} s later")
             yield Finding(
@@ -86,4 +93,11 @@ class AckMissing:
                 facts=(("retransmissions", len(resent)),
                        ("bye_delay_s", round(delay, 3) if delay is not None else None),
                        ("ack_seen", False)),
-                call_id=dialog.call_id, time=ok.time)
+                call_id=dialog.call_id, time=ok.time,
+                commands=commands.connect(contact.host if contact else None, contact.port if contact else None,
+                                          None) if contact is not None and not _gruu(contact) else ())
+
+
+def _gruu(uri: Uri) -> bool:
+    """A GRUU Contact names a user's endpoint through its registrar: no host to resolve or connect to."""
+    return uri.param("gruu") is not None or uri.param("opaque") is not None

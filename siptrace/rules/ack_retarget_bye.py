@@ -7,7 +7,8 @@ from ..correlate.calls import Dialog, Message
 from .findings import Evidence, Finding, Severity
 from ..correlate.statemachine import State
 from ..correlate.timeline import Timeline
-from ._um import UNKNOWN, UmLeg, not_reached, reached, um_legs, why_for
+from . import commands
+from ._um import UNKNOWN, UmLeg, not_reached, pool_of, reached, um_legs, um_server, why_for
 
 DELAY_RANGE = (20.0, 45.0)
 
@@ -35,7 +36,11 @@ class AckRetargetBye:
         Re-issue the Exchange UM certificate with the Subject Name equal to the
         UM server's FQDN, assign it to the UM and UM Call Router services
         (Enable-ExchangeCertificate -Services UM,UMCallRouter), and restart
-        both services.
+        both services (MSExchangeUM, MSExchangeUMCR).  The finding gives the
+        commands with the trace's names: Get-ExchangeCertificate to check,
+        Enable-ExchangeCertificate and Restart-Service to fix, then
+        Test-CsExUMVoiceMail against the pool and a call to voicemail from an
+        Edge user (an internal test may pass with the wrong name).
     Not flagged:
         A Contact that is an IP address (Exchange Online UM answers with one
         in healthy calls); a Contact that names the server the INVITE reached
@@ -54,7 +59,11 @@ class AckRetargetBye:
     References:
         RFC 3261 §12.1.2 and §13.2.2.4 (the remote target is the 2xx Contact);
         "Exchange UM Cert and Skype for Business" (uccramblings.com);
-        Microsoft: event 32263 error 0xC3E93C2F on front-end servers.
+        Microsoft: event 32263 error 0xC3E93C2F on front-end servers;
+        Microsoft Learn (the commands): Get-ExchangeCertificate and
+        Enable-ExchangeCertificate (-Server, -Thumbprint, -Services UM,
+        UMCallRouter; the UM values need UMStartupMode TLS or Dual),
+        Test-CsExUMVoiceMail (-TargetFqdn), Restart-Service.
     """
 
     id = "ack-retarget-bye"
@@ -63,11 +72,11 @@ class AckRetargetBye:
 
     def check(self, timeline: Timeline, ctx: Context) -> Iterator[Finding]:
         for leg in um_legs(timeline, ctx):
-            finding = self._judge(leg, timeline)
+            finding = self._judge(leg, timeline, ctx)
             if finding is not None:
                 yield finding
 
-    def _judge(self, leg: UmLeg, timeline: Timeline) -> Finding | None:
+    def _judge(self, leg: UmLeg, timeline: Timeline, ctx: Context) -> Finding | None:
         run, dialog = leg.run, leg.run.dialog
         confirmed = run.entered.get(State.CONFIRMED)
         if confirmed is None:
@@ -131,7 +140,8 @@ class AckRetargetBye:
         return Finding(
             rule=self.id, severity=self.severity, summary=summary, why=why_for(AckRetargetBye, leg),
             fix=fix.strip(), evidence=tuple(evidence), facts=facts, call_id=dialog.call_id,
-            inferred=("um_fqdn",) if leg.inferred else (), time=ok.time)
+            inferred=("um_fqdn",) if leg.inferred else (), time=ok.time,
+            commands=commands.um_certificate(um_server(leg), contact_host, pool_of(leg, ctx)))
 
 
 def _answered_in_dialog(dialog: Dialog, ok: Message, bye: Message) -> bool:

@@ -6,7 +6,9 @@ from ..model import resultcodes
 from ..model.context import Context
 from .findings import Evidence, Finding, Severity
 from ..correlate.timeline import Timeline
+from . import commands
 from ._doc import section
+from .findings import Command
 
 
 class ErrorRecords:
@@ -35,7 +37,10 @@ class ErrorRecords:
         per code and call, each record as evidence).
     References:
         Microsoft: event 32263 error 0xC3E93C2F on front-end servers; Cisco
-        document 212383 (SfB Edge TF_DIAG records).
+        document 212383 (SfB Edge TF_DIAG records); Microsoft Learn:
+        Get-CsCertificate, Resolve-DnsName (the finding gives them to check a
+        certificate code, with the FQDN the record expected, and the
+        domain's federation SRV record for a DNS code).
     """
 
     id = "error-records"
@@ -78,7 +83,7 @@ class ErrorRecords:
             facts += [(f"data.{k}", v) for k, v in diag.data if k]
             yield Finding(rule=self.id, severity=severity, summary=summary, why=why,
                           fix=_fix(known), evidence=tuple(evidence), facts=tuple(facts),
-                          call_id=call_id, time=diag.time)
+                          call_id=call_id, time=diag.time, commands=_commands(known, {k.lower(): v for k, v in diag.data if k}))
 
 
 def _severity(logged: str | None, known: resultcodes.KnownCode | None) -> Severity:
@@ -105,6 +110,18 @@ def _why(known: resultcodes.KnownCode | None, text: str | None) -> str:
     elif known.certificate:
         note = " The next hop presented a certificate without the name it was reached by."
     return f"{said}{known.symbol}: {known.meaning}{note}"
+
+
+def _commands(known: resultcodes.KnownCode | None, data: dict[str, str]) -> tuple[Command, ...]:
+    """Checks for a certificate or DNS code, with the names the record's Data gives."""
+    if known is None:
+        return ()
+    where = data.get("reported-by")
+    if known.certificate:
+        return commands.certificates(where) + commands.dns_host(data.get("expected-fqdn"), where)
+    if known.dns:
+        return commands.dns_srv(data.get("domain"), where)
+    return ()
 
 
 def _fix(known: resultcodes.KnownCode | None) -> str:

@@ -55,6 +55,27 @@ class Evidence:
                 "time": self.time.isoformat() if self.time else None, "text": self.text}
 
 
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One line to paste into a shell, with the trace's own names filled in.
+
+    A ``check`` reads and changes nothing; a ``fix`` changes the deployment
+    (or verifies the change).  ``shell`` says where to paste it, ``doc`` the
+    public page that documents the command.
+    """
+
+    step: str       # "check" or "fix"
+    line: str
+    shell: str
+    doc: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {"command": self.line, "shell": self.shell, "doc": self.doc}
+
+
+STEPS = ("check", "fix")
+
+
 @quick_init
 @dataclass(frozen=True, slots=True)
 class Finding:
@@ -69,10 +90,27 @@ class Finding:
     inferred: tuple[str, ...] = ()
     time: datetime | None = field(default=None, compare=False)
     cause: str | None = None     # `id` of the finding this one is a symptom of (see `siptrace.causes`)
+    commands: tuple[Command, ...] = ()   # the fix as lines to paste: checks first, then fixes
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Finding, (self.rule, self.severity, self.summary, self.why, self.fix, self.evidence,
-                          self.facts, self.call_id, self.inferred, self.time, self.cause))   # see Origin.__reduce__
+                          self.facts, self.call_id, self.inferred, self.time, self.cause,
+                          self.commands))   # see Origin.__reduce__
+
+    def steps(self) -> dict[str, list[Command]]:
+        """The commands by step, checks first: each list in the order to run it."""
+        return {step: [c for c in self.commands if c.step == step] for step in STEPS}
+
+    def blocks(self) -> list[tuple[str, str, list[str]]]:
+        """(step, shell, lines): the commands grouped as they are pasted, one block per shell in a row."""
+        out: list[tuple[str, str, list[str]]] = []
+        for step, cmds in self.steps().items():
+            for c in cmds:
+                if out and out[-1][0] == step and out[-1][1] == c.shell:
+                    out[-1][2].append(c.line)
+                else:
+                    out.append((step, c.shell, [c.line]))
+        return out
 
     def fact(self, name: str) -> Any:
         return dict(self.facts).get(name)
@@ -94,12 +132,15 @@ class Finding:
             "why": self.why, "fix": self.fix, "call_id": self.call_id,
             "facts": dict(self.facts), "evidence": [e.as_dict() for e in self.evidence],
             "inferred": list(self.inferred),
+            "commands": {step: [c.as_dict() for c in cmds] for step, cmds in self.steps().items()},
         }
 
     def _repr_html_(self) -> str:
         rows = "".join(f"<li><code>{escape(str(e.origin))}</code> {escape(e.text)}</li>" for e in self.evidence)
+        paste = "".join(f"<p><i>{escape(step.capitalize())}</i>, in {escape(shell)}:</p>"
+                        f"<pre>{escape(chr(10).join(lines))}</pre>" for step, shell, lines in self.blocks())
         return (f"<div><b>[{escape(self.severity.value)}] {escape(self.rule)}</b>: {escape(self.summary)}"
-                f"<p>{escape(self.why)}</p><p><i>Fix:</i> {escape(self.fix)}</p><ul>{rows}</ul></div>")
+                f"<p>{escape(self.why)}</p><p><i>Fix:</i> {escape(self.fix)}</p>{paste}<ul>{rows}</ul></div>")
 
 
 def finding_order(f: Finding) -> tuple[Any, ...]:

@@ -8,7 +8,9 @@ from .findings import Evidence, Finding, Severity
 from ..correlate.statemachine import DialogRun, State
 from ..correlate.timeline import Timeline
 from ._calls import answered, reasons, seconds_of
+from . import commands
 from ._doc import section
+from .findings import Command
 
 # Answers that are a step of a negotiation, retried by the sender: glare (RFC 3261 §14.1),
 # challenges (§22.2), a session interval below the other side's minimum (RFC 4028 §6).
@@ -46,7 +48,8 @@ class MidCallFailure:
         call and answer refreshes in it (session timer support, same
         Record-Route path, TCP/TLS connection kept open or re-opened); align
         Session-Expires / Min-SE on the Mediation Server trunk and the
-        gateway, or turn the session timer off on one side.
+        gateway, or turn the session timer off on one side (on the Mediation
+        Server: the trunk's EnableSessionTimer).
     Not flagged:
         491 Request Pending (glare: both sides sent a re-INVITE at once and
         retry), 401/407 challenges, 422 Session Interval Too Small (the
@@ -59,7 +62,13 @@ class MidCallFailure:
         RFC 4028 (session timers: Session-Expires, Min-SE, 422, refresh at
         half the interval, BYE when a refresh fails); RFC 3261 §12.2.1.2
         (481/408 to a mid-dialog request end the dialog), §14 (re-INVITE,
-        491); RFC 3311 (UPDATE); RFC 3326 (Reason).
+        491); RFC 3311 (UPDATE); RFC 3326 (Reason); Microsoft Learn:
+        Get-CsTrunkConfiguration, Set-CsTrunkConfiguration (EnableSessionTimer,
+        default False, the Mediation Server still answers the peer's
+        refreshes; Identity PstnGateway:<FQDN> for one gateway).  The
+        commands are given when the Mediation Server is in the call (its
+        User-Agent or Server says MediationServer); the Set-CsTrunkConfiguration
+        line only when it sent the refresh the gateway no longer knew.
     """
 
     id = "mid-call-failure"
@@ -146,7 +155,24 @@ class MidCallFailure:
                    ("bye_after_s", round(bye_after, 3) if bye_after is not None else None),
                    ("bye_from", ("caller" if dialog.sent_by_caller(bye) else "callee") if bye else None),
                    ("bye_reason", bye_reason or None), ("answer_seen", answer is not None)),
-            call_id=dialog.call_id, time=request.time)
+            call_id=dialog.call_id, time=request.time, commands=_trunk_commands(run, request))
+
+
+def _mediation(message: Message | None) -> bool:
+    return message is not None and "mediationserver" in (message.sip.user_agent or "").lower().replace(" ", "")
+
+
+def _trunk_commands(run: DialogRun, request: Message) -> tuple[Command, ...]:
+    """The Mediation Server's trunk settings, when it is one end of the failed refresh."""
+    dialog = run.dialog
+    if not any(_mediation(m) for m in dialog.messages):
+        return ()
+    invite = run.invite
+    gateway = None
+    if invite is not None and _mediation(invite) and invite.sip.ruri is not None:
+        gateway = (invite.sip.ruri.host or "").lower() or None   # the Mediation Server called the gateway
+    refresher_is_gateway = not _mediation(request)
+    return commands.trunk(gateway, refresher_is_gateway)
 
 
 def _callee(dialog: Dialog, request: Message) -> str | None:

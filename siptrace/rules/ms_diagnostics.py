@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from . import diagcodes
+from . import commands, diagcodes
+from .findings import Command
 from ..model.context import Context
 from ..correlate.calls import Message
 from .findings import Evidence, Finding, Severity
@@ -31,7 +32,13 @@ class MsDiagnostics:
         ICE warnings.  It is the first thing Microsoft support asks for.
     Fix:
         Depends on the code; the finding gives the meaning of the code and the
-        source server to look at.
+        source server to look at, and commands to check where they exist: for
+        DNS codes (1008, 1014) Resolve-DnsName of the federation SRV record
+        (_sipfederationtls._tcp.<domain>) or of the host; for a peer that could
+        not be reached (1038, 1046) Resolve-DnsName and Test-NetConnection to
+        its SIP port; for certificate codes (1010, 1047, an HRESULT)
+        Get-CsCertificate on the source server and, when the Edge is named
+        (--edge-fqdn), Test-CsFederatedPartner for the domain.
     Not flagged:
         Retransmissions and other sightings of a message already reported;
         the same code in ms-diagnostics and ms-diagnostics-public of one call
@@ -48,7 +55,10 @@ class MsDiagnostics:
     References:
         [MS-OCER] 2.2.1 (ms-diagnostics, ms-diagnostics-public) and section 7
         (error IDs), Lync UCMA "Diagnostics and error reporting", OCS 2007
-        "Ms-Diagnostics Header", RFC 3326 (Reason), ITU-T Q.850 (cause values).
+        "Ms-Diagnostics Header", RFC 3326 (Reason), ITU-T Q.850 (cause values);
+        Microsoft Learn (the commands): Resolve-DnsName (DnsClient),
+        Test-NetConnection (NetTCPIP), Get-CsCertificate,
+        Test-CsFederatedPartner (-TargetFqdn: the internal Edge FQDN, -Domain).
     """
 
     id = "ms-diagnostics"
@@ -56,10 +66,10 @@ class MsDiagnostics:
     severity = Severity.ERROR
 
     def check(self, timeline: Timeline, ctx: Context) -> Iterator[Finding]:
-        yield from self._diagnostics(timeline)
+        yield from self._diagnostics(timeline, ctx)
         yield from self._reasons(timeline)
 
-    def _diagnostics(self, timeline: Timeline) -> Iterator[Finding]:
+    def _diagnostics(self, timeline: Timeline, ctx: Context) -> Iterator[Finding]:
         seen: dict[tuple, list[tuple[Message, Diagnostic]]] = {}
         for message in timeline.messages:
             if message.is_retransmission:
@@ -93,7 +103,8 @@ class MsDiagnostics:
                 why=(meaning + " " if meaning else "") + section(MsDiagnostics, "Why it matters"),
                 fix=_fix(diag, source),
                 evidence=tuple(Evidence.of_message(m.sip, f"{d.header}: {d.text}") for m, d in hits),
-                facts=tuple(facts), call_id=call_id, time=message.time)
+                facts=tuple(facts), call_id=call_id, time=message.time,
+                commands=_commands(diag, source, message, ctx))
 
     def _reasons(self, timeline: Timeline) -> Iterator[Finding]:
         seen: dict[tuple, list[tuple[Message, diagcodes.ReasonValue]]] = {}
@@ -172,6 +183,24 @@ def _fix(diag: Diagnostic, source: str | None) -> str:
     if code is not None and 12000 <= code <= 12999:
         return "Check the user's voice policy, PSTN usages, voice routes and the state of the gateways (trunks)."
     return f"Look up code {code}{where}; the reason and parameters above say what failed."
+
+
+def _commands(diag: Diagnostic, source: str | None, message: Message, ctx: Context) -> tuple[Command, ...]:
+    """What to paste to check the failure the code names, on the server that reported it."""
+    code = diag.code
+    peer = diag.param("Peer")
+    sip = message.sip
+    domain = (sip.to.uri.host or "").lower() if sip.to is not None and sip.to.uri is not None else None
+    if code == 1008:
+        return commands.dns_srv(domain, source)
+    if code == 1014:
+        return commands.dns_host(peer or (sip.ruri.host if sip.ruri else None), source)
+    if code in (1038, 1046):
+        return commands.connect(peer, diag.param("Port"), source)
+    if code in (1010, 1047) or diag.param("HRESULT"):
+        edge = ctx.edge_fqdns[0] if ctx.edge_fqdns else None
+        return commands.certificates(source, domain, edge) + commands.dns_host(peer, source)
+    return ()
 
 
 def _reason_fix(protocol: str, cause: int | None, advice: str) -> str:

@@ -7,7 +7,8 @@ from ..correlate.calls import Message
 from .findings import Evidence, Finding, Severity
 from ..correlate.timeline import Timeline
 from ._doc import section
-from ._um import UNKNOWN, UmLeg, not_reached, reached, um_legs, why_for
+from . import commands
+from ._um import UNKNOWN, UmLeg, not_reached, pool_of, reached, um_legs, um_server, why_for
 
 
 class RuriHostMismatch:
@@ -44,7 +45,10 @@ class RuriHostMismatch:
         name that works from there may be another UM server's FQDN).
     References:
         RFC 3261 §12.2.1.1 (in-dialog requests go to the remote target, the
-        Contact); "Exchange UM Cert and Skype for Business" (uccramblings.com).
+        Contact); "Exchange UM Cert and Skype for Business" (uccramblings.com);
+        Microsoft Learn: Get-ExchangeCertificate, Enable-ExchangeCertificate,
+        Test-CsExUMVoiceMail (the finding gives them with the trace's names,
+        as ack-retarget-bye does).
     """
 
     id = "ruri-host-mismatch"
@@ -113,7 +117,7 @@ class RuriHostMismatch:
             facts=(("method", bad[0][0]), ("request_uri_host", bad[0][1]), ("um_fqdn", leg.um_fqdn),
                    ("um_fqdn_from", leg.source), ("hosts", ", ".join(hosts)), ("call_worked", bool(worked))),
             call_id=dialog.call_id, inferred=("um_fqdn",) if leg.inferred else (),
-            time=dialog.first_time)
+            time=dialog.first_time, commands=commands.um_certificate(um_server(leg), hosts[0], pool_of(leg, ctx)))
 
 
 def _caller_requests(leg: UmLeg) -> list[Message]:

@@ -39,18 +39,20 @@ from __future__ import annotations
 
 import difflib
 import functools
+import textwrap
 import io
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from ..model.context import is_ip
 from ..correlate.calls import Call, Message, corrected_time
 from ..model.errors import SiptraceError
 from ..rules.findings import Finding, Severity
 from ..model.sip import DiagRecord, Direction, Origin, SipMessage
+from ..model.words import plural
 
 if TYPE_CHECKING:  # matplotlib is imported only when a figure is drawn
     from matplotlib.figure import Figure
@@ -397,7 +399,7 @@ def call_or_error(timeline: Timeline, call_id: str) -> Call:
     if not close:
         close = [i for i in ids if i.startswith(call_id) or call_id in i][:1]
     hint = (f"Did you mean {close[0]}?" if close else
-            f"The trace has {len(ids)} call(s); 'siptrace messages' lists their Call-IDs" if ids else
+            f"The trace has {plural(len(ids), 'call')}; 'siptrace messages' lists their Call-IDs" if ids else
             "The trace has no SIP messages")
     raise UnknownCall(f"no call with Call-ID {call_id!r}", hint=hint)
 
@@ -436,10 +438,26 @@ def _causal(hops: list[Hop]) -> list[Hop]:
     return out
 
 
-def message_label(message: Message, hop: Hop | None = None) -> str:
-    """``INVITE · CSeq 1 · SDP`` / ``200 OK · CSeq 1 INVITE`` / ``… · (retransmission)``."""
+def message_label(message: Message, hop: Hop | None = None, wrong: dict[str, str] | None = None) -> str:
+    """``INVITE → um01.contoso.com · CSeq 1 · SDP`` / ``200 OK · Contact mail.contoso.com ≠ um01 · CSeq 1
+    INVITE`` / ``… · (retransmission)``.
+
+    The decisive values come right after the method or status: where a request
+    is sent (its Request-URI host) and where the answer of an INVITE asks the
+    next requests to go (its Contact host, RFC 3261 §12.1.2).  ``wrong`` maps a
+    host the findings blame to the host it should have been (``≠ um01``).
+    """
     sip = message.sip
     parts = [sip.summary]
+    target = _target_of(hop.sightings[0] if hop is not None and hop.sightings else sip)
+    if target:
+        host, what = target
+        blame = (wrong or {}).get(host)
+        said = f"{what}{host}" + (f" ≠ {blame.split('.', 1)[0]}" if blame else "")
+        if what.startswith("→"):
+            parts[0] += " " + said
+        else:
+            parts.append(said)
     cseq = sip.cseq
     if cseq is not None:
         same = sip.is_request and cseq.method == sip.method
@@ -449,6 +467,46 @@ def message_label(message: Message, hop: Hop | None = None) -> str:
     if message.is_retransmission:
         parts.append("(retransmission)")
     return " · ".join(parts)
+
+
+def _target_of(sip: SipMessage) -> tuple[str, str] | None:
+    """(host, how it is said) of the value that decides where the dialog goes next, if any."""
+    if sip.is_request:
+        uri = sip.ruri
+        if uri is None or not uri.host or uri.user is not None and not _is_named_server(uri.host, sip):
+            return None
+        if uri.param("gruu") is not None or uri.param("opaque") is not None:
+            return None         # a GRUU names a user's endpoint, not a server
+        return _norm(uri.host) or "", "→ "
+    status = sip.status or 0
+    if sip.cseq_method == "INVITE" and 100 < status < 300 and sip.contacts:
+        contact = sip.contacts[0].uri
+        if contact is not None and contact.host and contact.param("gruu") is None and contact.param("opaque") is None:
+            return _norm(contact.host) or "", "Contact "
+    return None
+
+
+def _is_named_server(host: str | None, sip: SipMessage) -> bool:
+    """A Request-URI host that names a server, not the SIP domain of the call (user@contoso.com)."""
+    if not host:
+        return False
+    domains = {(a.uri.host or "").lower() for a in (sip.from_, sip.to) if a is not None and a.uri is not None}
+    return host.lower() not in domains
+
+
+def _wrong_hosts(findings: Sequence[Finding]) -> dict[str, str]:
+    """Host → the host it should have been, from findings that say so (the UM's Contact and ACK
+    host against the UM server's FQDN)."""
+    out: dict[str, str] = {}
+    for f in findings:
+        right = f.fact("um_fqdn")
+        if not right:
+            continue
+        for name in ("contact_host", "ack_host", "request_uri_host"):
+            host = f.fact(name)
+            if host and host != right:
+                out[str(host).lower()] = str(right)
+    return out
 
 
 def _note_label(diag: DiagRecord) -> str:
@@ -469,6 +527,7 @@ def build_ladder(timeline: Timeline, call_id: str, findings: Sequence[Finding] =
     call = call_or_error(timeline, call_id)
     if hosts is None:
         hosts = HostMap().learn(call.messages, call.diagnostics)
+    wrong = _wrong_hosts(findings)
     cited: dict[Origin, list[Finding]] = defaultdict(list)
     for finding in findings:
         for evidence in finding.evidence:
@@ -477,7 +536,7 @@ def build_ladder(timeline: Timeline, call_id: str, findings: Sequence[Finding] =
     rows: list[tuple[tuple, Row]] = []
     for when, order, position, hop in _hops_of(call, hosts, timeline.offsets):
         found = tuple({id(f): f for o in hop.origins for f in cited.get(o, ())}.values())   # facts may not hash
-        row = Row(hop.time, message_label(hop.message, hop), hop=hop, findings=found)
+        row = Row(hop.time, message_label(hop.message, hop, wrong), hop=hop, findings=found)
         rows.append(((when is None, when or datetime.min, order, position), row))
     for diag in call.diagnostics:
         when = corrected_time(diag, timeline.offsets)  # type: ignore[arg-type]
@@ -494,6 +553,34 @@ def build_ladder(timeline: Timeline, call_id: str, findings: Sequence[Finding] =
                 columns.append(end)
     starts = [m.time for m in call.messages if m.time is not None]
     return Ladder(call, hosts, columns, ordered, min(starts) if starts else None)
+
+
+GAP_S = 5.0            # a quiet stretch this long between two rows is drawn as a break with its length
+HEADER_EVERY = 40      # rows between two repetitions of the host names on a tall ladder
+LEGEND = ("*rule: a finding cites this message ('siptrace rules RULE' explains it) · dashed: retransmission · "
+          "!: the server's diagnostic record · ⋯ 30.1 s ⋯: time without messages · ≠ um01: not the host it should be")
+
+
+def breaks(ladder: Ladder) -> dict[int, list[str]]:
+    """What goes before row i: ``"gap:<text>"`` for a quiet stretch, ``"hosts"`` to repeat the host names."""
+    out: dict[int, list[str]] = defaultdict(list)
+    previous: datetime | None = None
+    for i, row in enumerate(ladder.rows):
+        if i and i % HEADER_EVERY == 0:
+            out[i].append("hosts")
+        if previous is not None and row.time is not None:
+            quiet = (row.time - previous).total_seconds()
+            if quiet >= GAP_S:
+                out[i].append(f"gap:⋯ {_duration(quiet)} ⋯")
+        previous = row.time if row.time is not None else previous
+    return out
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {secs} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
 
 
 def hosts_of(timeline: Timeline, call: Call) -> list[str]:
@@ -546,11 +633,13 @@ class _Canvas:
 def ladder_text(timeline: Timeline, call_id: str, findings: Sequence[Finding] = (), width: int = 100) -> str:
     """The ladder of one call as fixed-width text, every line at most ``width`` characters.
 
-    Each message takes two lines: its label over the arrow (``-->`` /
-    ``<--``, dashed for a retransmission), then the arrow with the time
-    relative to the call's first message on the left and ``*rule-id`` of the
-    findings that cite it on the right.  Diagnostic records are ``!`` notes
-    on the server that logged them.
+    A message takes one line when its label fits inside its arrow
+    (``|-- INVITE · CSeq 1 -->|``), else two: its label over the arrow
+    (``-->`` / ``<--``, dashed for a retransmission).  The time relative to the
+    call's first message is on the left, ``*rule-id`` of the findings that
+    cite the message on the right.  Diagnostic records are ``!`` notes on the
+    server that logged them; a quiet stretch of 5 s or more is a break with
+    its length; the host names come again every 40 rows; a legend ends it.
 
     Raises:
         UnknownCall: no call with this Call-ID (with a "Did you mean" hint).
@@ -572,7 +661,8 @@ def ladder_text(timeline: Timeline, call_id: str, findings: Sequence[Finding] = 
         return text.rstrip()
 
     first = ladder.start.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC" if ladder.start else "no times"
-    out = [_clip(f"Call-ID {ladder.call.call_id} · {len(ladder.hops)} arrows · first message {first}", width)]
+    out = _wrapped([f"Call-ID {ladder.call.call_id}", plural(len(ladder.hops), "arrow"), f"first message {first}"],
+                   width)
     names = [wrap_host(ladder.hosts.label(c), cell - 1) for c in ladder.columns]
     details = [ladder.hosts.details(c) for c in ladder.columns]
     header = [canvas.blank() for _ in range(max([len(n) for n in names] + [1]) + (1 if any(details) else 0))]
@@ -583,7 +673,15 @@ def ladder_text(timeline: Timeline, call_id: str, findings: Sequence[Finding] = 
             canvas.centred(header[-1], x, _clip(more[0] + (" …" if len(more) > 1 else ""), cell - 1))
     out += [emit("", line) for line in header]
     out.append(emit("", canvas.blank()))
-    for row in ladder.rows:
+    before = breaks(ladder)
+    for index, row in enumerate(ladder.rows):
+        for what in before.get(index, ()):
+            if what == "hosts":
+                out += [emit("", line) for line in header[:len(header) - (1 if any(details) else 0)]]
+            else:
+                line = [":" if c == "|" else c for c in canvas.blank()]
+                canvas.centred(line, canvas.width // 2, f" {what[4:]} ")
+                out.append(emit("", line))
         rules = [f"*{rule}" for rule in row.rules]
         if row.hop is None:
             line = canvas.blank()
@@ -596,6 +694,7 @@ def ladder_text(timeline: Timeline, call_id: str, findings: Sequence[Finding] = 
             if a == b:   # a host sending to itself
                 canvas.put(arrow, a, "|<-'")
                 canvas.put(label, a + 1, _clip(row.label, canvas.width - a - 1))
+                lines = [("", label), (ladder.relative(row.time), arrow)]
             else:
                 lo, hi = min(a, b), max(a, b)
                 shaft = list((("- " if row.retransmission else "-") * (hi - lo))[: hi - lo - 1])
@@ -603,9 +702,16 @@ def ladder_text(timeline: Timeline, call_id: str, findings: Sequence[Finding] = 
                     shaft[-1] = ">"
                 else:
                     shaft[0] = "<"
-                canvas.put(arrow, lo + 1, "".join(shaft))
-                canvas.centred(label, (lo + hi + 1) // 2, _clip(row.label, canvas.width))
-            lines = [("", label), (ladder.relative(row.time), arrow)]
+                inside = f" {row.label} "
+                if len(inside) <= len(shaft) - 4:      # the label fits in the arrow: one line
+                    at = (len(shaft) - len(inside)) // 2
+                    shaft[at: at + len(inside)] = list(inside)
+                    canvas.put(arrow, lo + 1, "".join(shaft))
+                    lines = [(ladder.relative(row.time), arrow)]
+                else:
+                    canvas.put(arrow, lo + 1, "".join(shaft))
+                    canvas.centred(label, (lo + hi + 1) // 2, _clip(row.label, canvas.width))
+                    lines = [("", label), (ladder.relative(row.time), arrow)]
         # the first rule beside the arrow, the others on the lines around it
         order = [len(lines) - 1] + list(range(len(lines) - 1))
         text = {i: "" for i in range(len(lines))}
@@ -616,7 +722,20 @@ def ladder_text(timeline: Timeline, call_id: str, findings: Sequence[Finding] = 
         out += [emit("", canvas.blank(), rule) for rule in rest]
     if not ladder.rows:
         out.append("(no messages)")
+    out += [""] + _wrapped(LEGEND.split(" · "), width)
     return "\n".join(out) + "\n"
+
+
+def _wrapped(parts: list[str], width: int) -> list[str]:
+    """Parts joined by " · " on lines of at most ``width``, never cut: a part longer than a line
+    is wrapped onto lines of its own."""
+    lines: list[str] = []
+    for part in parts:
+        if lines and len(lines[-1]) + 3 + len(part) <= width:
+            lines[-1] += " · " + part
+        else:
+            lines += textwrap.wrap(part, width, break_on_hyphens=False) or [""]
+    return lines
 
 
 # ---------------------------------------------------------------------------
@@ -723,6 +842,25 @@ class _Measure:
         return "\n".join(self.fit(line, width, size, "bold") for line in out)
 
 
+def _fitted(parts: list[str], width: float, size_of: Callable[[str], float]) -> list[str]:
+    """Parts joined by " · " on lines no wider than ``width`` inches; a part is never cut."""
+    lines: list[str] = []
+    for part in parts:
+        if lines and size_of(lines[-1] + " · " + part) <= width:
+            lines[-1] += " · " + part
+        else:
+            lines.append(part)
+    return lines
+
+
+def save(fig: Figure, out: IO[bytes], fmt: str) -> None:
+    """Write the figure as png / svg / pdf; an SVG keeps its text as text (searchable, selectable)."""
+    import matplotlib
+
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        fig.savefig(out, format=fmt)
+
+
 def ladder_figure(timeline: Timeline, call_id: str, findings: Sequence[Finding] = ()) -> Figure:
     """The ladder of one call as a matplotlib `Figure` (Agg-safe; never shown).
 
@@ -753,7 +891,7 @@ def ladder_figure(timeline: Timeline, call_id: str, findings: Sequence[Finding] 
         if row.hop is not None and row.hop.src != row.hop.dst:
             span = abs(ladder.columns.index(row.hop.src) - ladder.columns.index(row.hop.dst))
             need = max(need, (measure(row.label, LABEL_SIZE)[0] + 0.25) / span)
-    spacing = min(need, 3.4)
+    spacing = min(need, 4.6)
     xs = [gutter + spacing * (k + 0.5) for k in range(n)]
     width = xs[-1] + spacing / 2 + 0.1
     marks: dict[int, str] = {}
@@ -762,7 +900,7 @@ def ladder_figure(timeline: Timeline, call_id: str, findings: Sequence[Finding] 
             continue
         end = max(xs[ladder.columns.index(row.hop.src)], xs[ladder.columns.index(row.hop.dst)])
         if row.hop.src == row.hop.dst:   # a loop: its label (then its mark) to the right
-            end += LOOP + measure(measure.fit(row.label, spacing - LOOP - 0.15, LABEL_SIZE), LABEL_SIZE)[0]
+            end += LOOP + measure(row.label, LABEL_SIZE)[0]      # never cut: the figure widens
         if row.mark:
             marks[i] = row.mark.replace("*", "")
             end += 0.12 + measure(marks[i], SMALL_SIZE, "bold")[0]
@@ -776,11 +914,37 @@ def ladder_figure(timeline: Timeline, call_id: str, findings: Sequence[Finding] 
         details = ladder.hosts.details(c)
         shown = " · ".join(details[:2]) + (" …" if len(details) > 2 else "")
         detail_texts.append(measure.fit(shown, spacing - 0.15, SMALL_SIZE) if details else "")
-    title_h = 0.45
+    first = ladder.start.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC" if ladder.start else "no times"
+    title_parts = [f"Call-ID {ladder.call.call_id}", f"{plural(len(ladder.hops), 'arrow')}, "
+                   f"{plural(len(ladder.columns), 'host')}", f"first message {first}"]
+    legend_parts = ["bold red / orange / blue: the worst finding citing the message is an error / warning / info",
+                    *LEGEND.split(" · ")]
+    # the title and legend are never cut: the figure is made wide enough for their longest part
+    width = max([width] + [measure(t, HOST_SIZE)[0] + 0.3 for t in title_parts]
+                + [measure(t, SMALL_SIZE)[0] + 0.3 for t in legend_parts])
+    title = "\n".join(_fitted(title_parts, width - 0.3, lambda t: measure(t, HOST_SIZE)[0]))
+    legend = "\n".join(_fitted(legend_parts, width - 0.3, lambda t: measure(t, SMALL_SIZE)[0]))
+    title_h = measure(title, HOST_SIZE)[1] + 0.2
+    legend_h = measure(legend, SMALL_SIZE)[1] + 0.15
     host_h = max([measure(t, HOST_SIZE, "bold")[1] for t in host_texts] + [0.15])
     detail_h = measure("Ag", SMALL_SIZE)[1] if any(detail_texts) else 0.0
-    header = title_h + host_h + detail_h + 0.35
-    height = header + (len(ladder.rows) + 0.6) * PITCH + 0.35
+    header = title_h + legend_h + host_h + detail_h + 0.35
+    before = breaks(ladder)
+    repeat_h = host_h + 0.3
+    ys: list[float] = []
+    extras: list[tuple[float, str]] = []          # (y, "hosts" | "gap:<text>") drawn between rows
+    y = header + 0.6 * PITCH
+    for i in range(len(ladder.rows)):
+        for what in before.get(i, ()):
+            if what == "hosts":
+                extras.append((y - 0.1 + host_h, what))
+                y += repeat_h
+            else:
+                extras.append((y, what))
+                y += PITCH
+        ys.append(y)
+        y += PITCH
+    height = y + 0.35
     dpi = min(100.0, MAX_PIXELS / max(height, width))
 
     fig = new_figure(width, height, dpi)
@@ -789,14 +953,13 @@ def ladder_figure(timeline: Timeline, call_id: str, findings: Sequence[Finding] 
     ax.set_ylim(height, 0)
     ax.set_axis_off()
 
-    first = ladder.start.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC" if ladder.start else "no times"
-    title = (f"Call-ID {ladder.call.call_id}   ·   {len(ladder.hops)} arrows, {len(ladder.columns)} hosts   ·   "
-             f"first message {first}   ·   dashed: retransmission")
-    ax.text(0.15, 0.2, measure.fit(title, width - 0.3, HOST_SIZE), ha="left", va="center", fontsize=HOST_SIZE,
-            color=PLAIN, parse_math=False, gid="title")
+    ax.text(0.15, 0.1, title, ha="left", va="top", fontsize=HOST_SIZE, color=PLAIN, parse_math=False,
+            gid="title")
+    ax.text(0.15, title_h, legend, ha="left", va="top", fontsize=SMALL_SIZE, color="#546e7a", parse_math=False,
+            gid="legend")
 
     # -- columns -------------------------------------------------------------------
-    host_bottom = title_h + host_h + 0.08
+    host_bottom = title_h + legend_h + host_h + 0.08
     lifeline_top = header - 0.1
     for k, (x, column) in enumerate(zip(xs, ladder.columns)):
         logger = ladder.hosts.is_logger(column)
@@ -808,10 +971,25 @@ def ladder_figure(timeline: Timeline, call_id: str, findings: Sequence[Finding] 
             ax.text(x, host_bottom + 0.12, detail_texts[k], ha="center", va="top", fontsize=SMALL_SIZE,
                     color="#546e7a", parse_math=False, gid=f"hostinfo-{k}")
         ax.plot([x, x], [lifeline_top, height - 0.2], color="#b0bec5", linewidth=0.9, zorder=0)
+    for n_extra, (y_extra, what) in enumerate(extras):
+        if what == "hosts":       # a tall ladder names its columns again
+            for k, x in enumerate(xs):
+                ax.text(x, y_extra, host_texts[k], ha="center", va="bottom", fontsize=HOST_SIZE, weight="bold",
+                        color=PLAIN, parse_math=False, gid=f"host-again-{n_extra}-{k}", multialignment="center",
+                        bbox={"boxstyle": "round,pad=0.3", "facecolor": "#fafafa", "edgecolor": "#90a4ae",
+                              "linewidth": 0.8})
+            continue
+        for x in xs:              # the lifelines break where the call was quiet
+            ax.plot([x - 0.06, x + 0.06], [y_extra - 0.05, y_extra - 0.02], color="#90a4ae", linewidth=0.9)
+            ax.plot([x - 0.06, x + 0.06], [y_extra + 0.02, y_extra + 0.05], color="#90a4ae", linewidth=0.9)
+            ax.plot([x, x], [y_extra - 0.02, y_extra + 0.02], color="white", linewidth=2.5, zorder=1)
+        ax.text((xs[0] + xs[-1]) / 2, y_extra, what[4:], ha="center", va="center", fontsize=LABEL_SIZE,
+                color="#455a64", style="italic", parse_math=False, gid=f"gap-{n_extra}",
+                bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none"}, zorder=4)
 
     # -- rows ----------------------------------------------------------------------
     for i, row in enumerate(ladder.rows):
-        y = header + (i + 0.6) * PITCH
+        y = ys[i]
         colour = SEVERITY_COLOURS[row.severity] if row.severity else (RETRANSMISSION if row.retransmission
                                                                         else PLAIN)
         if times[i]:
@@ -836,7 +1014,7 @@ def ladder_figure(timeline: Timeline, call_id: str, findings: Sequence[Finding] 
                  "zorder": 2}
         if a == b:   # a host sending to itself: a loop, its label to the right
             arrow = FancyArrowPatch((a, y - 0.06), (a + 0.02, y + 0.06), connectionstyle="arc3,rad=-1.6", **style)
-            label = measure.fit(row.label, spacing - LOOP - 0.15, LABEL_SIZE)
+            label = row.label
             label_x, label_ha, right_end = a + LOOP, "left", a + LOOP + measure(label, LABEL_SIZE)[0]
         else:
             arrow = FancyArrowPatch((a, y), (b, y), **style)

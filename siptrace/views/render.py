@@ -8,6 +8,7 @@ import textwrap
 from collections.abc import Iterator
 
 from ..run.diagnose import Diagnosis, rendered
+from ..model.words import plural
 from ..rules.findings import Finding, Severity
 from ..run.spill import severities
 
@@ -40,7 +41,21 @@ def finding_text(f: Finding, verbose: bool = False) -> str:
         lines.append(f"        inferred: {', '.join(f.inferred)}")
     lines.append(_wrap(f"why: {f.why}", "        "))
     lines.append(_wrap(f"fix: {f.fix}", "        "))
+    if not f.cause:    # a symptom goes away with its root cause, whose commands are above
+        lines.extend(command_lines(f, "          "))
     return "\n".join(lines)
+
+
+def command_lines(f: Finding, indent: str) -> list[str]:
+    """The finding's commands as blocks ready to paste: a heading per shell, the lines
+    under it unwrapped (a wrapped command would not run)."""
+    out: list[str] = []
+    last = ""
+    for step, shell, lines in f.blocks():
+        out.append(f"{indent}{'then' if step == last else step}, in {shell}:")
+        last = step
+        out.extend(f"{indent}    {line}" for line in lines)
+    return out
 
 
 def finding_text_verbose(f: Finding) -> str:
@@ -63,7 +78,7 @@ def diagnosis_lines(d: Diagnosis, verbose: bool = False, min_severity: Severity 
     yield ""
     counts = severities(d.findings)
     if any(n for s, n in counts.items() if s.rank >= min_severity.rank):
-        yield (f"{len(d.findings)} finding(s): {counts[Severity.ERROR]} error, "
+        yield (f"{plural(len(d.findings), 'finding')}: {counts[Severity.ERROR]} error, "
                f"{counts[Severity.WARNING]} warning, {counts[Severity.INFO]} info\n")
         drawn: set[str] = set()
         for severity, call_id, text in rendered(d.findings, finding_text_verbose if verbose else finding_text):
@@ -99,12 +114,12 @@ def _read_lines(d: Diagnosis) -> Iterator[str]:
     for s in t.inputs:
         note = t.clock_note(s.path)
         skew = f", {note}" if note else ""
-        out.append(f"  {s.path}: {s.records} records = {s.sip} SIP + {s.diagnostic} diagnostic + "
+        out.append(f"  {s.path}: {plural(s.records, 'record')} = {s.sip} SIP + {s.diagnostic} diagnostic + "
                    f"{s.other} other + {s.skipped} skipped + {s.errors} errors{skew}")
         for reason, n in s.skip_reasons.most_common(3):
             out.append(f"    skipped {n}: {reason}")
-    out.append(f"  {t.messages} unique messages ({t.sightings} sightings), {t.dialogs} dialogs, "
-               f"{t.calls} calls")
+    out.append(f"  {plural(t.messages, 'unique message')} ({plural(t.sightings, 'sighting')}), "
+               f"{plural(t.dialogs, 'dialog')}, {plural(t.calls, 'call')}")
     ctx = d.context
     if ctx.um_fqdns:
         out.append(f"  UM FQDN: {', '.join(ctx.um_fqdns)}")
