@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from .framing import BLOCK, MAX_RECORD, Junk, RawRecord, Truncated, frame_blocks
+from .framing import BLOCK, MAX_LINE, MAX_RECORD, Junk, LongLine, Piece, RawRecord, Truncated, frame_blocks
 from .detect import FORMATS, detect
 from ..model.errors import InputError
 from .inputs import Source, open_sources
@@ -132,7 +132,7 @@ def _junk_reason(piece: Junk) -> str:
     return "text outside any record"
 
 
-def pieces_to_items(pieces: Iterable[RawRecord | Junk | Truncated], name: str, stats: InputStats,
+def pieces_to_items(pieces: Iterable[Piece], name: str, stats: InputStats,
                     share: Share | None = None) -> Iterator[Item]:
     """Parse framed pieces of one input into items, counting each.
 
@@ -150,8 +150,15 @@ def pieces_to_items(pieces: Iterable[RawRecord | Junk | Truncated], name: str, s
             if data.startswith(b"\xef\xbb\xbf"):     # a byte-order mark where two files were joined
                 data = data[3:]
             item = parse_record_text(_decode(data, stats), origin)
+            if piece.note is not None and isinstance(item, SipMessage):
+                item = replace(item, problems=(*item.problems, piece.note))
+        elif isinstance(piece, LongLine):
+            item = Skipped(origin=origin, reason=f"line longer than {MAX_LINE >> 20} MB skipped",
+                           context=f"{piece.length:,} bytes")
         elif isinstance(piece, Truncated):
-            if piece.oversized:
+            if piece.long_line:
+                reason = f"record cut short by a line longer than {MAX_LINE >> 20} MB"
+            elif piece.oversized:
                 reason = f"record longer than {MAX_RECORD >> 20} MB without $$end_record (cut)"
             else:
                 where = "the end of the input" if piece.at_eof else "the next record"
