@@ -95,6 +95,15 @@ _HEADER_LINE = re.compile(rb"[-!%*+.0-9A-Za-z^_`'~]+[ \t]*:")
 _LENGTH = re.compile(rb"\n(?:content-length|l)[ \t]*:[ \t]*(\d{1,10})[ \t]*\r?(?=\n)", re.I)
 
 
+def size_text(n: int) -> str:
+    """A limit in words: "16 MB", "2,000 bytes"."""
+    return f"{n >> 20} MB" if n >= 1 << 20 and not n % (1 << 20) else f"{n:,} bytes"
+
+
+def long_line_reason() -> str:
+    return f"line longer than {size_text(MAX_LINE)} skipped (never held in memory)"
+
+
 def is_record_start(line: bytes) -> bool:
     return line.startswith(b"TL_") or (BEGIN_MARK in line and _HEADER_LINE.match(line) is None)
 

@@ -12,7 +12,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from .framing import BLOCK, MAX_LINE, MAX_RECORD, Junk, LongLine, Piece, RawRecord, Truncated, frame_blocks
+from . import framing
+from .framing import BLOCK, Junk, LongLine, Piece, RawRecord, Truncated, frame_blocks
 from .detect import FORMATS, detect
 from ..model.errors import InputError
 from .inputs import Source, open_sources
@@ -153,13 +154,12 @@ def pieces_to_items(pieces: Iterable[Piece], name: str, stats: InputStats,
             if piece.note is not None and isinstance(item, SipMessage):
                 item = replace(item, problems=(*item.problems, piece.note))
         elif isinstance(piece, LongLine):
-            item = Skipped(origin=origin, reason=f"line longer than {MAX_LINE >> 20} MB skipped",
-                           context=f"{piece.length:,} bytes")
+            item = Skipped(origin=origin, reason=framing.long_line_reason(), context=f"{piece.length:,} bytes")
         elif isinstance(piece, Truncated):
             if piece.long_line:
-                reason = f"record cut short by a line longer than {MAX_LINE >> 20} MB"
+                reason = f"record cut short by a line longer than {framing.size_text(framing.MAX_LINE)}"
             elif piece.oversized:
-                reason = f"record longer than {MAX_RECORD >> 20} MB without $$end_record (cut)"
+                reason = f"record longer than {framing.size_text(framing.MAX_RECORD)} without $$end_record (cut)"
             else:
                 where = "the end of the input" if piece.at_eof else "the next record"
                 reason = f"record cut short: no $$end_record before {where}"
