@@ -158,3 +158,11 @@ def test_one_and_two_workers_give_the_same_records_and_findings(tmp_path):
     assert list(one.findings) == list(two.findings) == []
     assert one.as_dict()["inputs"] == two.as_dict()["inputs"]
     assert one.summary.inputs[0].records == 205
+
+
+def test_a_content_length_that_fits_no_body_is_a_problem_of_the_message():
+    text = _im("see you\r\n").replace("Content-Length: 9\r\n", "Content-Length: 900\r\n").encode()
+    stats = InputStats("x")
+    (im,) = read_source(Source("x", io.BufferedReader(io.BytesIO(text))), stats)   # type: ignore[arg-type]
+    assert any(p.startswith("Content-Length 900 does not fit the body as written") for p in im.problems)
+    assert stats.with_problems == 1

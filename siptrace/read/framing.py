@@ -431,8 +431,12 @@ def _by_length(buf: bytes, start: int, hs: int, finder: _Finder, final: bool) ->
     (-1, None) when the record has no such length; (`_MORE`, None) when the buffer
     cannot tell.  ``hs`` is where the record's second line starts."""
     n = len(buf)
-    limit = finder.end_mark(hs - 1)
-    key = buf.find(b"\n" + BODY_KEY, hs - 1, n if limit == -1 else limit)
+    mark = finder.end_mark(hs - 1)
+    stop = n if mark == -1 else mark          # the key comes before the end mark...
+    if stop - hs > 1 << 16:                   # ...and before the next record (sought only when
+        nxt = finder.next_start(hs)           # the mark is far: records without end marks)
+        stop = stop if nxt == -1 else min(stop, nxt)
+    key = buf.find(b"\n" + BODY_KEY, hs - 1, stop)
     if key == -1:
         return -1, None
     key += 1

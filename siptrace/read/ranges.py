@@ -149,11 +149,13 @@ def _count_lines(f, upto: int) -> int:  # type: ignore[no-untyped-def]
 
 
 def read_pieces(path: str, points: tuple[int, ...], folder: str, input_no: int, share: Share,
-                stats) -> Iterator[Piece]:  # type: ignore[no-untyped-def]
+                stats, damage: list[str] | None = None) -> Iterator[Piece]:  # type: ignore[no-untyped-def]
     """This worker's pieces of ``path``, in file order, from the indexes of every range.
 
     Sets ``stats.bytes`` as it goes and ``stats.lines`` at the end, as framing
-    the whole file would.
+    the whole file would.  A file that shrinks while it is read (rotated,
+    truncated) ends the pieces where its bytes end, said once in ``damage``,
+    rather than as a record skipped for each entry beyond.
     """
     lines = 0
     me = share.index
@@ -165,15 +167,31 @@ def read_pieces(path: str, points: tuple[int, ...], folder: str, input_no: int, 
                 for entry in chunk.get(me, ()):
                     if isinstance(entry, tuple):
                         offset, length, line = entry[:3]
+                        data = window.get(offset, length)
+                        if len(data) < length:
+                            _shrunk(f, points[-1], damage)
+                            stats.lines += lines
+                            return
                         stats.bytes = offset + length
-                        yield RawRecord(window.get(offset, length), line, offset, *entry[3:])
+                        yield RawRecord(data, line, offset, *entry[3:])
                     else:
                         yield entry
             stats.bytes = points[part + 1]
+        if os.fstat(f.fileno()).st_size < points[-1]:
+            _shrunk(f, points[-1], damage)
+            stats.lines += lines
+            return
         f.seek(points[-1] - 1)
         if points[-1] and f.read(1) != b"\n":
             lines += 1           # a last line without its line end
     stats.lines += lines
+
+
+def _shrunk(f, size: int, damage: list[str] | None) -> None:  # type: ignore[no-untyped-def]
+    now = os.fstat(f.fileno()).st_size
+    if damage is not None:
+        damage.append(f"the file shrank from {size:,} to {now:,} bytes while it was read "
+                      f"(rotated or truncated?): reading stopped at byte {now:,}")
 
 
 def _chunks(index: str) -> Iterator[dict[int, list]]:

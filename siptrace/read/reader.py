@@ -194,7 +194,8 @@ def read_source(source: Source, stats: InputStats, share: Share | None = None) -
             from .ranges import read_pieces
 
             input_no, points = plan
-            pieces = read_pieces(source.file, points, share.folder, input_no, share, stats)  # type: ignore[arg-type]
+            pieces = read_pieces(source.file, points, share.folder, input_no, share, stats,  # type: ignore[arg-type]
+                                 source.damage)
             yield from pieces_to_items(pieces, source.name, stats, share)
             return
         keep = share.owns_record if share is not None else None
@@ -202,6 +203,9 @@ def read_source(source: Source, stats: InputStats, share: Share | None = None) -
             stats.lines += n
 
         yield from pieces_to_items(frame_blocks(blocks(), keep=keep, newlines=newlines), source.name, stats, share)
+        if source.file is not None and source.size is not None and stats.bytes < source.size:
+            source.damage.append(f"the file shrank from {source.size:,} to {stats.bytes:,} bytes while it was "
+                                 f"read (rotated or truncated?): reading stopped at byte {stats.bytes:,}")
     finally:
         source.close()
 
