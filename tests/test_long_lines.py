@@ -141,8 +141,7 @@ def test_a_line_over_the_real_limit_is_skipped_without_holding_it(tmp_path):
     assert stats.sip == 2 and stats.records == 9 and stats.balanced
 
 
-def test_a_record_cut_short_at_the_end_of_a_range_is_not_a_long_line(small_limit):
-    # a record without its end before a long line is cut by the line, not by the end of the input
+def test_a_record_without_its_end_before_a_long_line_is_cut_by_the_line(small_limit):
     data = PROTOCOL_INVITE.encode()[:-len("$$end_record\r\n")] + LONG
     pieces = list(frame_blocks([data]))
     assert isinstance(pieces[0], Truncated) and pieces[0].long_line and not pieces[0].at_eof
