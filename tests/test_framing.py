@@ -96,3 +96,39 @@ def test_a_first_line_with_a_begin_marker_alone_is_cut_short_not_a_record():
     first = PROTOCOL_INVITE.split("\r\n", 1)[0] + "\r\n"
     pieces = _pieces(first + ONE_LINE + first)
     assert [type(p) for p in pieces] == [Truncated, RawRecord, Truncated]
+
+
+def _im(body: str, length: int | None = None) -> str:
+    """A MESSAGE record whose body is ``body`` (its Content-Length ``length`` when given)."""
+    head = PROTOCOL_INVITE.split("Content-Length:")[0].replace("INVITE", "MESSAGE")
+    n = len(body.encode()) if length is None else length
+    return head + f"Content-Length: {n}\r\nMessage-Body: {body}$$end_record\r\n"
+
+
+FORGING = [_im("hi\r\n$$end_record\r\n" + COMPONENT_FREE_TAIL + CONNECTION),
+           _im("TL_ERROR(TF_DIAG) [0]1.2::11/03/2026-09:00:00.000.1 (a,b:c(1))$$begin_record\r\n"),
+           _im("no line end"), _im("x\r\n$$end_record\r\n" + ONE_LINE, length=7),
+           _im("Subject: x $$begin_record\r\n"), PROTOCOL_INVITE, CONNECTION, ONE_LINE, "noise\r\n"]
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_bodies_holding_record_marks_frame_alike_in_blocks_and_lines(seed):
+    rng = random.Random(seed)
+    text = "".join(rng.choice(FORGING) for _ in range(rng.randint(1, 10)))
+    if rng.random() < 0.3:
+        text = text.replace("\r\n", "\n")
+    _same(text.encode())
+
+
+def test_a_body_holding_record_marks_is_one_record_and_a_wrong_length_is_named():
+    pieces = list(frame_blocks([(FORGING[0] + FORGING[3] + CONNECTION).encode()]))
+    assert [type(p) for p in pieces] == [RawRecord] * 4
+    assert pieces[0].note is None and b"TL_INFO(TF_CONNECTION)" in pieces[0].data
+    assert pieces[1].note == ("Content-Length 7 does not fit the body as written before $$end_record "
+                              "(the record was framed by its first $$end_record line)")
+    assert pieces[2].data.startswith(ONE_LINE.encode())     # what the wrong length left after the end
+
+
+def test_a_header_line_holding_a_begin_marker_starts_no_record():
+    data = PROTOCOL_INVITE.replace("Max-Forwards: 69", "Subject: see $$begin_record").encode()
+    assert list(frame_blocks([data])) == [RawRecord(data, 1, 0)]

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from . import framing
 from .detect import is_capture
 from ..model.errors import InputError
 
@@ -54,9 +55,45 @@ class Source:
         self.stream.close()
 
 
-def counted_lines(stream: Iterable[bytes], stats) -> Iterator[bytes]:  # type: ignore[no-untyped-def]
-    """The stream's lines, adding each to ``stats.bytes`` / ``stats.lines`` as it is read."""
-    for raw in stream:
+class LongLine(bytes):
+    """Stands for a line longer than `framing.MAX_LINE` bytes, which is never held: empty, with its length."""
+
+    size: int
+
+    def __new__(cls, size: int) -> LongLine:
+        line = super().__new__(cls, b"")
+        line.size = size
+        return line
+
+
+def counted_lines(stream: BinaryIO | Iterable[bytes], stats) -> Iterator[bytes]:  # type: ignore[no-untyped-def]
+    """The stream's lines, adding each to ``stats.bytes`` / ``stats.lines`` as it is read.
+
+    A line longer than `framing.MAX_LINE` bytes comes as a `LongLine`, read past in blocks.
+    Lines already in memory (text found inside another input) are taken as they are.
+    """
+    if not hasattr(stream, "readline"):
+        for raw in stream:
+            stats.bytes += len(raw)
+            stats.lines += 1
+            yield raw
+        return
+    limit = framing.MAX_LINE
+    while True:
+        raw = stream.readline(limit + 1)
+        if not raw:
+            return
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            size = len(raw)
+            while True:
+                more = stream.readline(1 << 20)
+                size += len(more)
+                if not more or more.endswith(b"\n"):
+                    break
+            stats.bytes += size
+            stats.lines += 1
+            yield LongLine(size)
+            continue
         stats.bytes += len(raw)
         stats.lines += 1
         yield raw
@@ -164,6 +201,7 @@ class _LineEnds(io.RawIOBase):
 # What a damaged compressed stream raises while it is read.
 _DAMAGE = (EOFError, OSError, zlib.error, zipfile.BadZipFile, RuntimeError, NotImplementedError, ValueError)
 _CHUNK = 1 << 16
+_OUT = 1 << 20        # most bytes decoded in one step
 
 
 class _Guarded(io.RawIOBase):
@@ -266,6 +304,8 @@ class _Inflating(io.RawIOBase):
         self._in = 0              # compressed bytes taken
         self._out = 0             # bytes decoded
         self._pending = b""
+        self._given = 0           # bytes of _pending handed out
+        self._full = False        # the last decompress stopped at its output limit
         self._done = False
 
     def readable(self) -> bool:
@@ -285,9 +325,10 @@ class _Inflating(io.RawIOBase):
                                 f"all {self._out:,} bytes decoded were kept")
 
     def _step(self) -> bytes:
-        """Decode what the buffer allows; b"" when it needs more input."""
+        """Decode what the buffer allows, at most about `_OUT` bytes (a small file may
+        inflate to gigabytes); b"" when it needs more input."""
         out = b""
-        while self._buf and not self._done:
+        while (self._buf or self._full) and not self._done and len(out) < _OUT:
             if self._state == "header":
                 n = _gzip_header_length(self._buf)
                 if n is None:
@@ -303,13 +344,15 @@ class _Inflating(io.RawIOBase):
             elif self._state == "body":
                 before = self._inflate.copy()
                 try:
-                    piece = self._inflate.decompress(self._buf)
+                    piece = self._inflate.decompress(self._buf, _OUT)
                 except zlib.error as err:
                     piece = _salvage(before, self._buf)      # what decodes before the bad spot
                     self._out += len(piece)
                     self._stop(f"bad compressed data ({err})")
                     return out + piece
-                self._buf = self._inflate.unused_data if self._inflate.eof else b""
+                eof = self._inflate.eof
+                self._buf = self._inflate.unused_data if eof else self._inflate.unconsumed_tail
+                self._full = not eof and len(piece) == _OUT     # zlib may hold more output
                 self._crc = zlib.crc32(piece, self._crc)
                 self._size += len(piece)
                 out += piece
@@ -348,11 +391,12 @@ class _Inflating(io.RawIOBase):
         return b""
 
     def readinto(self, b) -> int:  # type: ignore[no-untyped-def]
-        if not self._pending:
-            self._pending = self._more()
-        n = min(len(b), len(self._pending))
-        b[:n] = self._pending[:n]
-        self._pending = self._pending[n:]
+        if self._given >= len(self._pending):
+            self._pending, self._given = self._more(), 0
+        at = self._given
+        n = min(len(b), len(self._pending) - at)
+        b[:n] = self._pending[at:at + n]
+        self._given += n
         return n
 
     def close(self) -> None:

@@ -17,10 +17,10 @@ import os
 import pickle
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
-from .framing import BLOCK, Junk, Piece, RawRecord, Truncated, _Finder, frame_blocks
+from .framing import BLOCK, MAX_RECORD, Junk, Piece, RawRecord, Truncated, frame_blocks
 from .partition import Share
 
 CHUNK = 4096          # index entries pickled together
@@ -30,27 +30,53 @@ WINDOW = 4 << 20      # bytes searched for a record start after each cut
 _WAIT = 0.002         # seconds between looks for an index another worker is writing
 
 
-def cut_points(path: str, parts: int) -> tuple[int, ...] | None:
+def cut_points(path: str, parts: int, at: Sequence[int] | None = None) -> tuple[int, ...] | None:
     """The ranges' bounds: 0, then each cut (a record start), then the size; None when
-    the file cannot be cut (no record start within `WINDOW` after a cut)."""
+    the file cannot be cut (no record start within `WINDOW` after a cut).
+
+    ``at`` gives the places to cut near (else ``parts`` equal ranges).
+    """
     size = os.path.getsize(path)
     points = [0]
+    wanted = at if at is not None else [size * k // parts for k in range(1, parts)]
     with open(path, "rb") as f:
-        for k in range(1, parts):
-            at = size * k // parts
-            f.seek(at)
-            window = f.read(WINDOW)
-            first = window.find(b"\n") + 1       # the first whole line after the cut
-            if first == 0:
+        for want in wanted:
+            start = _record_start(f, want, points[-1])
+            if start is None:
                 return None
-            start = _Finder(window).next_start(first)
-            if start == -1:
-                return None
-            if at + start > points[-1]:
-                points.append(at + start)
+            if start > points[-1]:
+                points.append(start)
     if len(points) < 2:
         return None
     return (*points, size)
+
+
+def _record_start(f, at: int, back_to: int) -> int | None:  # type: ignore[no-untyped-def]
+    """The first record that starts at or after ``at`` (within `WINDOW`) in a framing of the file.
+
+    A line that looks like a record start may be text inside a message's
+    body (`siptrace.read.framing`): only framing from a known record start
+    (``back_to``, the previous cut) tells.  When that is far, framing
+    begins `MAX_RECORD` before ``at``: whatever it makes of the bytes
+    there, it agrees with the framing of the whole file from the end of
+    the record it began in, and no record is longer.
+    """
+    begin = max(back_to, at - MAX_RECORD)
+
+    def blocks() -> Iterator[bytes]:
+        f.seek(begin)
+        left = at + WINDOW - begin
+        while left > 0:
+            block = f.read(min(BLOCK, left))
+            if not block:
+                break
+            left -= len(block)
+            yield block
+
+    for piece in frame_blocks(blocks(), first_line=1 if begin == 0 else 2, first_offset=begin):
+        if piece.offset >= at and isinstance(piece, (RawRecord, Truncated)):
+            return piece.offset
+    return None
 
 
 def index_path(folder: str, input_no: int, part: int) -> str:
@@ -63,7 +89,8 @@ def write_index(path: str, points: tuple[int, ...], part: int, count: int, out: 
     The index is a run of pickled chunks, each the entries of up to `CHUNK`
     pieces sorted by owner ({owner: entries}, so a worker passes over the
     others' in one step): records as (offset, length, line), other pieces,
-    which worker 0 reads, whole.  The last chunk also holds the number of line
+    which worker 0 reads, whole (a record's entry also holds its
+    `RawRecord.note`, when it has one).  The last chunk also holds the number of line
     ends framed, under -1.
     """
     lo, hi = points[part], points[part + 1]
@@ -94,6 +121,8 @@ def write_index(path: str, points: tuple[int, ...], part: int, count: int, out: 
                                   newlines=lambda n: newlines.__setitem__(0, n)):
             if isinstance(piece, RawRecord):
                 entry: object = (piece.offset, len(piece.data), piece.line)
+                if piece.note is not None:
+                    entry = (*entry, piece.note)
                 owner = share.owner(piece.data)
             else:
                 if isinstance(piece, Truncated) and piece.at_eof and not last_part:
@@ -125,11 +154,13 @@ def _count_lines(f, upto: int) -> int:  # type: ignore[no-untyped-def]
 
 
 def read_pieces(path: str, points: tuple[int, ...], folder: str, input_no: int, share: Share,
-                stats) -> Iterator[Piece]:  # type: ignore[no-untyped-def]
+                stats, damage: list[str] | None = None) -> Iterator[Piece]:  # type: ignore[no-untyped-def]
     """This worker's pieces of ``path``, in file order, from the indexes of every range.
 
     Sets ``stats.bytes`` as it goes and ``stats.lines`` at the end, as framing
-    the whole file would.
+    the whole file would.  A file that shrinks while it is read (rotated,
+    truncated) ends the pieces where its bytes end, said once in ``damage``,
+    rather than as a record skipped for each entry beyond.
     """
     lines = 0
     me = share.index
@@ -139,17 +170,33 @@ def read_pieces(path: str, points: tuple[int, ...], folder: str, input_no: int, 
             for chunk in _chunks(index_path(folder, input_no, part)):
                 lines += sum(chunk.get(-1, ()))
                 for entry in [*chunk.get(me, ()), *chunk.get(EVERY, ())]:
-                    if isinstance(entry, (Junk, Truncated)):
-                        yield entry
-                    else:
-                        offset, length, line = entry
+                    if isinstance(entry, tuple):
+                        offset, length, line = entry[:3]
+                        data = window.get(offset, length)
+                        if len(data) < length:
+                            _shrunk(f, points[-1], damage)
+                            stats.lines += lines
+                            return
                         stats.bytes = offset + length
-                        yield RawRecord(window.get(offset, length), line, offset)
+                        yield RawRecord(data, line, offset, *entry[3:])
+                    else:
+                        yield entry
             stats.bytes = points[part + 1]
+        if os.fstat(f.fileno()).st_size < points[-1]:
+            _shrunk(f, points[-1], damage)
+            stats.lines += lines
+            return
         f.seek(points[-1] - 1)
         if points[-1] and f.read(1) != b"\n":
             lines += 1           # a last line without its line end
     stats.lines += lines
+
+
+def _shrunk(f, size: int, damage: list[str] | None) -> None:  # type: ignore[no-untyped-def]
+    now = os.fstat(f.fileno()).st_size
+    if damage is not None:
+        damage.append(f"the file shrank from {size:,} to {now:,} bytes while it was read "
+                      f"(rotated or truncated?): reading stopped at byte {now:,}")
 
 
 def _chunks(index: str) -> Iterator[dict[int, list]]:

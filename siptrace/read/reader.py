@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from .framing import BLOCK, MAX_RECORD, Junk, RawRecord, Truncated, frame_blocks
+from . import framing
+from .framing import BLOCK, Junk, LongLine, Piece, RawRecord, Truncated, frame_blocks
 from .detect import FORMATS, detect
 from ..model.errors import InputError
 from .inputs import Source, open_sources
@@ -162,7 +163,7 @@ def _embedded_sip(piece: Junk, name: str, stats: InputStats, share: Share | None
             yield item
 
 
-def pieces_to_items(pieces: Iterable[RawRecord | Junk | Truncated], name: str, stats: InputStats,
+def pieces_to_items(pieces: Iterable[Piece], name: str, stats: InputStats,
                     share: Share | None = None) -> Iterator[Item]:
     """Parse framed pieces of one input into items, counting each.
 
@@ -183,9 +184,15 @@ def pieces_to_items(pieces: Iterable[RawRecord | Junk | Truncated], name: str, s
             if data.startswith(b"\xef\xbb\xbf"):     # a byte-order mark where two files were joined
                 data = data[3:]
             item = parse_record_text(_decode(data, stats), origin)
+            if piece.note is not None and isinstance(item, SipMessage):
+                item = replace(item, problems=(*item.problems, piece.note))
+        elif isinstance(piece, LongLine):
+            item = Skipped(origin=origin, reason=framing.long_line_reason(), context=f"{piece.length:,} bytes")
         elif isinstance(piece, Truncated):
-            if piece.oversized:
-                reason = f"record longer than {MAX_RECORD >> 20} MB without $$end_record (cut)"
+            if piece.long_line:
+                reason = f"record cut short by a line longer than {framing.size_text(framing.MAX_LINE)}"
+            elif piece.oversized:
+                reason = f"record longer than {framing.size_text(framing.MAX_RECORD)} without $$end_record (cut)"
             else:
                 where = "the end of the input" if piece.at_eof else "the next record"
                 reason = f"record cut short: no $$end_record before {where}"
@@ -220,7 +227,8 @@ def read_source(source: Source, stats: InputStats, share: Share | None = None) -
             from .ranges import read_pieces
 
             input_no, points = plan
-            pieces = read_pieces(source.file, points, share.folder, input_no, share, stats)  # type: ignore[arg-type]
+            pieces = read_pieces(source.file, points, share.folder, input_no, share, stats,  # type: ignore[arg-type]
+                                 source.damage)
             yield from pieces_to_items(pieces, source.name, stats, share)
             return
         keep = share.owns_record if share is not None else None
@@ -228,6 +236,9 @@ def read_source(source: Source, stats: InputStats, share: Share | None = None) -
             stats.lines += n
 
         yield from pieces_to_items(frame_blocks(blocks(), keep=keep, newlines=newlines), source.name, stats, share)
+        if source.file is not None and source.size is not None and stats.bytes < source.size:
+            source.damage.append(f"the file shrank from {source.size:,} to {stats.bytes:,} bytes while it was "
+                                 f"read (rotated or truncated?): reading stopped at byte {stats.bytes:,}")
     finally:
         source.close()
 

@@ -41,7 +41,8 @@ from lark.exceptions import LarkError
 
 from ..model.grammar import load_grammar
 from .sipgrammar import message_parser
-from .inputs import counted_lines
+from . import framing
+from .inputs import LongLine, counted_lines
 from ..model.sip import Item, Origin, Skipped
 from .recordparse import parse_message_text
 
@@ -159,12 +160,24 @@ def _syslog_parts(line: str) -> list[str]:
     return [part for part in parts if not (_BANNER.fullmatch(part) or _TRAILER.fullmatch(part))]
 
 
-def _logical_lines(stream: Iterable[bytes], first_line: int = 1, first_offset: int = 0) -> Iterator[Line]:
-    """(line, byte offset, text) with syslog escapes and Expressway indents undone; None ends a message."""
+def _logical_lines(stream: Iterable[bytes], longs: list[tuple[int, int, int]] | None = None,
+                   first_line: int = 1, first_offset: int = 0) -> Iterator[Line]:
+    """(line, byte offset, text) with syslog escapes and Expressway indents undone; None ends a message.
+
+    A line too long to hold (`LongLine`) ends a message and goes to ``longs``
+    as (line, offset, length) before its None is yielded.
+    """
     offset = first_offset
     in_sipmsg = False
     for lineno, raw in enumerate(stream, start=first_line):
         here = offset
+        if isinstance(raw, LongLine):
+            offset += raw.size
+            if longs is not None:
+                longs.append((lineno, here, raw.size))
+            in_sipmsg = False
+            yield lineno, here, None
+            continue
         offset += len(raw)
         line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
         if "#015" in line or "#012" in line:
@@ -256,9 +269,18 @@ def read_sip_text(stream: Iterable[bytes], name: str, stats, *,  # type: ignore[
             yield item
         other, other_lines = None, 0
 
-    for lineno, offset, line in _logical_lines(counted_lines(stream, stats), first_line, first_offset):
+    longs: list[tuple[int, int, int]] = []
+    for lineno, offset, line in _logical_lines(counted_lines(stream, stats), longs, first_line, first_offset):
         if line is None:
             yield from emit()
+            if longs:
+                yield from emit_other()
+                for at, where, size in longs:
+                    item = Skipped(origin=Origin(name, at, where), reason=f"{WHAT}: {framing.long_line_reason()}",
+                                   context=f"{size:,} bytes")
+                    stats.count(item)
+                    yield item
+                longs.clear()
             continue
         if started is not None and indent and line.strip() and not line.startswith(indent):
             yield from emit()                 # an indented message ends where its indent does

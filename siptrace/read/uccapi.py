@@ -27,7 +27,8 @@ from lark import Lark
 from lark.exceptions import LarkError
 
 from ..model.grammar import load_grammar, terminal_pattern
-from .inputs import counted_lines
+from . import framing
+from .inputs import LongLine, counted_lines
 from ..model.sip import Direction, Item, Origin, Peer, Skipped, TraceDirection
 from .recordparse import parse_message_text
 from ..model.values import split_hostport
@@ -250,6 +251,15 @@ def read_client_log(stream: BinaryIO, name: str, stats) -> Iterator[Item]:  # ty
     log = _ClientLog(name, stats)
     offset = 0
     for number, raw in enumerate(counted_lines(stream, stats), start=1):
+        if isinstance(raw, LongLine):
+            # too long to hold: it ends what was open, and is counted as skipped
+            yield from log.end()
+            item = Skipped(origin=Origin(name, number, offset), reason=f"client log {framing.long_line_reason()}",
+                           context=f"{raw.size:,} bytes")
+            stats.count(item)
+            yield item
+            offset += raw.size
+            continue
         try:
             text, bad = raw.decode("utf-8"), False
         except UnicodeDecodeError:
