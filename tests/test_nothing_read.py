@@ -76,3 +76,21 @@ def test_a_healthy_trace_says_what_was_looked_at():
     result = run("diagnose", sample("um-healthy-fqdn-contact.fe.log"))
     assert result.exit_code == 0
     assert result.output.splitlines()[0] == "1 call, 0 failed; 1 input read fully"
+
+
+def test_a_pasted_diagnostic_header_alone_is_explained_though_nothing_is_read(tmp_path):
+    """A line copied from a client log or an event into a ticket: no SIP message, but a code to explain."""
+    from click.testing import CliRunner
+
+    from siptrace.cli.commands import main
+
+    path = tmp_path / "ticket-note.txt"
+    path.write_text('Ms-client-diagnostics: 23; reason="Call failed to establish"\n'
+                    "Error code: 0xC3E93C2F(SIPPROXY_E_UNKNOWN_USER_OR_EPID)\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["diagnose", str(path)])
+    assert result.exit_code == 2
+    first = result.output.splitlines()[0]
+    assert first.startswith("Nothing could be read: ")
+    assert "ms-client-diagnostics 23 (Call failed to establish due to a media connectivity failure when one " \
+           "endpoint is internal and the other is remote)" in first
+    assert "0xC3E93C2F (SIPPROXY_E_UNKNOWN_USER_OR_EPID)" in first and "no SIP message to judge" in first

@@ -9,11 +9,14 @@ same call by call in bounded memory (the CLI).  Views only format the
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from ..model.context import Context
+from ..model.resultcodes import symbol_for
+from ..rules import diagcodes
 from ..rules.findings import Finding, Severity
 from .jsontext import indented
 from ..read.reader import InputStats
@@ -86,9 +89,30 @@ def _why_unread(i: InputStats) -> str:
     top = i.skip_reasons.most_common(1)
     because = f": {top[0][0]}" if top else ""
     if lost == i.records:
-        return f"all {i.records} record{'s' if i.records != 1 else ''} skipped{because}"
+        return f"all {i.records} record{'s' if i.records != 1 else ''} skipped{because}" + _named_codes(i)
     return (f"no SIP message among its {i.records} records ({i.diagnostic} diagnostic, {i.other} other, "
-            f"{lost} skipped)")
+            f"{lost} skipped)") + _named_codes(i)
+
+
+# A diagnostic header or result code in text that is no trace: a line pasted from a support
+# article, a ticket or an event log ("ms-client-diagnostics: 23; reason=...", "0xC3E93C2F").
+_DIAG_HEADER = re.compile(r"(?im)^[ \t>|]*(ms-client-diagnostics|ms-diagnostics-public|ms-diagnostics)[ \t]*:[ \t]*(\d+)")
+_RESULT_CODE = re.compile(r"\b0x([0-9a-f]{8})\b", re.I)
+
+
+def _named_codes(i: InputStats) -> str:
+    """What the skipped text names that siptrace can still explain (no SIP message to judge)."""
+    said: list[str] = []
+    for skipped in i.examples:
+        text = skipped.excerpt
+        for header, code in _DIAG_HEADER.findall(text):
+            known = diagcodes.lookup(int(code))
+            said.append(f"{header.lower()} {code}" + (f" ({known.reason})" if known else ""))
+        for value in _RESULT_CODE.findall(text):
+            symbol = symbol_for(int(value, 16))
+            said.append(f"0x{value.upper()}" + (f" ({symbol})" if symbol else ""))
+    unique = list(dict.fromkeys(said))[:3]
+    return f"; the text names {', '.join(unique)}, but no SIP message to judge" if unique else ""
 
 
 @dataclass
