@@ -211,3 +211,19 @@ def test_audiocodes_syslog_banner_and_time_are_the_wrapper():
     # the AudioCodes internal lines before the banner, and the last line, are text outside messages
     assert s.skipped == 2 and s.records == 4
     _no_prefix_in_headers([bye, ok])
+
+
+def test_syslog_messages_carry_the_time_of_their_line():
+    from datetime import datetime, timezone
+
+    from siptrace.read.siptext import syslog_time
+
+    utc = timezone.utc
+    assert syslog_time("2026-11-04T10:20:15.118512+01:00 proxy01 kamailio[1]: x") == \
+        datetime(2026, 11, 4, 9, 20, 15, 118512, tzinfo=utc)
+    assert syslog_time("<134>2026-11-04T09:20:15Z sbc kamailio[1]: x") == datetime(2026, 11, 4, 9, 20, 15, tzinfo=utc)
+    assert syslog_time("Nov  4 09:12:40 sbc01 kamailio[1]: x", year=2026) == datetime(2026, 11, 4, 9, 12, 40, tzinfo=utc)
+    assert syslog_time("Feb 30 09:12:40 sbc01 x[1]: y", year=2026) is None
+    items = [i for i in _read(sample("syslog-kamailio.txt"))[0] if isinstance(i, SipMessage)]
+    assert items and all(i.time is not None and i.time.year == 2026 for i in items)
+    assert [i.time for i in items] == sorted(i.time for i in items)

@@ -34,6 +34,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+from datetime import datetime, timedelta, timezone
 from collections.abc import Iterable, Iterator
 
 from lark import Lark
@@ -160,12 +161,56 @@ def _syslog_parts(line: str) -> list[str]:
     return [part for part in parts if not (_BANNER.fullmatch(part) or _TRAILER.fullmatch(part))]
 
 
+_MONTHS = {m: n for n, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
+                                        "Nov", "Dec"), start=1)}
+_ISO_TIME = re.compile(r"(?:<\d{1,3}>\d?\s*)?(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:[.,](\d{1,6})\d*)?"
+                       r"(Z|[+-]\d\d:?\d\d)?")
+_BSD_TIME = re.compile(r"(?:<\d{1,3}>\d?\s*)?([A-Z][a-z]{2})\s+(\d{1,2})\s+(\d\d):(\d\d):(\d\d)")
+
+
+def syslog_time(line: str, year: int | None = None) -> datetime | None:
+    """The time of a syslog line's prefix, in UTC: RFC 3339 times with their offset; the classic
+    ``Mmm dd hh:mm:ss`` (no year, no zone) taken as UTC in ``year`` (default: the latest year
+    in which that date is not in the future)."""
+    iso = _ISO_TIME.match(line)
+    if iso is not None:
+        y, mo, d, h, mi, sec, frac, zone = iso.groups()
+        tz = timezone.utc
+        if zone and zone != "Z":
+            sign = -1 if zone[0] == "-" else 1
+            digits = zone[1:].replace(":", "")
+            tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+        try:
+            when = datetime(int(y), int(mo), int(d), int(h), int(mi), int(sec),
+                            int((frac or "0").ljust(6, "0")), tzinfo=tz)
+        except ValueError:
+            return None
+        return when.astimezone(timezone.utc)
+    bsd = _BSD_TIME.match(line)
+    if bsd is None or bsd.group(1) not in _MONTHS:
+        return None
+    mon, day, h, mi, sec = _MONTHS[bsd.group(1)], int(bsd.group(2)), int(bsd.group(3)), int(bsd.group(4)), \
+        int(bsd.group(5))
+    now = datetime.now(timezone.utc)
+    for y in ((year,) if year else (now.year, now.year - 1)):
+        try:
+            when = datetime(y, mon, day, h, mi, sec, tzinfo=timezone.utc)
+        except ValueError:
+            continue
+        if year or when <= now + timedelta(days=1):
+            return when
+    return None
+
+
 def _logical_lines(stream: Iterable[bytes], longs: list[tuple[int, int, int]] | None = None,
-                   first_line: int = 1, first_offset: int = 0) -> Iterator[Line]:
+                   first_line: int = 1, first_offset: int = 0,
+                   clock: list | None = None) -> Iterator[Line]:
     """(line, byte offset, text) with syslog escapes and Expressway indents undone; None ends a message.
 
     A line too long to hold (`LongLine`) ends a message and goes to ``longs``
-    as (line, offset, length) before its None is yielded.
+    as (line, offset, length) before its None is yielded.  ``clock[0]`` is set
+    to the time of each syslog line's prefix before its text is yielded (the
+    time of the message that line starts).
     """
     offset = first_offset
     in_sipmsg = False
@@ -180,6 +225,8 @@ def _logical_lines(stream: Iterable[bytes], longs: list[tuple[int, int, int]] | 
             continue
         offset += len(raw)
         line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        if clock is not None and line[:1] in "<0123456789ADFJMNOS" and _SYSLOG_PREFIX.match(line):
+            clock[:] = [syslog_time(line), lineno]
         if "#015" in line or "#012" in line:
             yield lineno, here, None           # a syslog line holds one message at most
             for part in _syslog_parts(line):
@@ -243,12 +290,14 @@ def read_sip_text(stream: Iterable[bytes], name: str, stats, *,  # type: ignore[
     indent = ""
     other: tuple[int, int] | None = None
     other_lines = 0
+    clock: list = [None, 0]                    # the time of the last syslog prefix, and its line
+    when: datetime | None = None               # the time of the message being gathered
 
     def emit() -> Iterator[Item]:
         nonlocal current, numbers, started
         if started is not None:
             text, left = _assemble(_dedent(current))
-            item = parse_message_text(text, Origin(name, started[0], started[1]), what=WHAT,
+            item = parse_message_text(text, Origin(name, started[0], started[1]), when, what=WHAT,
                                       line_numbers=numbers)
             stats.count(item)
             yield item
@@ -270,7 +319,8 @@ def read_sip_text(stream: Iterable[bytes], name: str, stats, *,  # type: ignore[
         other, other_lines = None, 0
 
     longs: list[tuple[int, int, int]] = []
-    for lineno, offset, line in _logical_lines(counted_lines(stream, stats), longs, first_line, first_offset):
+    for lineno, offset, line in _logical_lines(counted_lines(stream, stats), longs, first_line, first_offset,
+                                               clock):
         if line is None:
             yield from emit()
             if longs:
@@ -289,6 +339,7 @@ def read_sip_text(stream: Iterable[bytes], name: str, stats, *,  # type: ignore[
             yield from emit()
             yield from emit_other()
             current, numbers, started, indent = [rest], [lineno], (lineno, offset), lead
+            when = clock[0] if clock[1] == lineno else None
         elif _is_marker(line):
             yield from emit()
         elif started is not None:
