@@ -128,7 +128,11 @@ def test_small_inputs_are_diagnosed_in_one_process_unless_jobs_are_asked_for(gen
     import siptrace.run.parallel as parallel
 
     started = []
-    monkeypatch.setattr(parallel, "_run", lambda *a: started.append(a[-4]) or diagnose_stream(a[0], a[1]))
+    def workers(job, jobs, total, files):
+        started.append(jobs)
+        return parallel.run_streamed(job)
+
+    monkeypatch.setattr(parallel, "_run", workers)
     parallel.diagnose_parallel([str(generated)])                  # 3 MB: below the threshold
     parallel.diagnose_parallel([str(generated)], jobs=2)
     assert started == [2]
@@ -157,17 +161,16 @@ def test_cli_jobs_gives_the_same_report(generated, tmp_path, options):
 _real_work = _parallel._work
 
 
-def _die_in_worker_1(*args):
-    share = args[7]
+def _die_in_worker_1(job, share, spill_to):
     if share.index == 1:
         os._exit(9)          # as if killed: no result, no error
-    return _real_work(*args)
+    return _real_work(job, share, spill_to)
 
 
-def _fail_in_worker_1(*args):
-    if args[7].index == 1:
+def _fail_in_worker_1(job, share, spill_to):
+    if share.index == 1:
         raise InputError("could not be read", path="trace.log", hint="Check it")
-    return _real_work(*args)
+    return _real_work(job, share, spill_to)
 
 
 def test_a_lost_worker_means_one_process_does_the_job_again(generated, monkeypatch, capsys):
