@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -19,30 +18,19 @@ from ..read.detect import FORMATS
 from .friendly import friendly
 from ..model.errors import SiptraceError
 from ..rules.findings import Finding, Severity
-from ..model.sip import DiagRecord, Item, SipMessage
+from ..model.sip import DiagRecord, SipMessage
 from ..read.reader import Reader
-from ..rules import run_rules
-from ..correlate.timeline import Timeline, build_timeline
+from ..run.diagnose import run_in_memory
+from ..run.job import Job, Selection
+from ..correlate.timeline import Timeline
 
 OUTPUTS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 
 
-def _read(files: tuple[str, ...], input_format: str | None, progress: bool,
-          call_id: str | None) -> tuple[Timeline, set[str]]:
-    """The timeline (only the wanted call's items when a Call-ID is given) and every Call-ID read."""
-    reader = Reader(list(files), input_format, progress=progress)
-    seen: set[str] = set()
-
-    def wanted() -> Iterator[Item]:
-        for item in reader:
-            if isinstance(item, (SipMessage, DiagRecord)):
-                if item.call_id:
-                    seen.add(item.call_id)
-                if call_id is None or item.call_id == call_id:
-                    yield item
-
-    timeline = build_timeline(wanted(), reader.stats)
-    return timeline, seen
+def _seen(files: tuple[str, ...], input_format: str | None) -> set[str]:
+    """Every Call-ID of the input (read again only to say which call was meant)."""
+    return {item.call_id for item in Reader(list(files), input_format)
+            if isinstance(item, (SipMessage, DiagRecord)) and item.call_id}
 
 
 def pick_call(timeline: Timeline, findings: list[Finding]) -> str:
@@ -103,12 +91,16 @@ def ladder_command(files: tuple[str, ...], call_id: str | None, output: str | No
         if fmt is None:
             raise SiptraceError(f"cannot write {Path(output).suffix or 'a file without a suffix'}",
                                 path=output, hint="Name the output .png, .svg or .pdf")
-    timeline, seen = _read(files, input_format, not quiet, call_id)
-    findings = run_rules(timeline, Context.of(um_fqdn, edge_fqdn, pool_fqdn))
+    selection = Selection(frozenset({call_id})) if call_id is not None else Selection()
+    job = Job.of(files, context=Context.of(um_fqdn, edge_fqdn, pool_fqdn), input_format=input_format,
+                 progress=not quiet, selection=selection)
+    result = run_in_memory(job)
+    timeline, findings = result.timeline, list(result.findings)
+    assert timeline is not None
     if call_id is None:
         call_id = pick_call(timeline, findings)
     elif timeline.call(call_id) is None:
-        raise _unknown(call_id, seen)
+        raise _unknown(call_id, _seen(files, input_format))
     if output is None:
         columns = width or shutil.get_terminal_size((100, 24)).columns
         click.echo(ladder_text(timeline, call_id, findings, width=columns), nl=False)
