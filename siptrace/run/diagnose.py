@@ -253,13 +253,14 @@ def run_in_memory(job: Job) -> Diagnosis:
     reader = Reader(job.paths, job.input_format, progress=job.progress)
     keep = job.selection.keeps_call
     items: list[Item] = [i for i in reader if not isinstance(i, (SipMessage, DiagRecord)) or keep(i.call_id)]
+    items = job.selection.select(items)
     ctx, stats = job.context, reader.stats
     if job.redactor is not None:
         job.redactor.learn_context(ctx)
         items = job.redactor.redact_items(items)
         stats = [job.redactor.redact_stats(s) for s in stats]
         ctx = job.redactor.redact_context(ctx)
-    timeline = build_timeline(job.selection.select(items), stats)
+    timeline = build_timeline(items, stats)
     findings = run_rules(timeline, ctx, job.rules)
     if job.watcher is not None:
         job.watcher.judged(timeline, findings)

@@ -274,8 +274,6 @@ class _Run:
                 gc.collect()
             if not isinstance(item, (SipMessage, DiagRecord)) or not job.selection.keeps_call(item.call_id):
                 continue   # other records and skipped input are in the counts already
-            if redactor is not None:
-                item = redactor.redact_item(item)
             call_id = item.call_id or _NO_CALL
             if item.time is not None:
                 self._tick(item.time)
@@ -387,6 +385,8 @@ class _Run:
         items = [item for bucket in self.ready.values() for item in bucket.items]
         self.ready.clear()
         items = self.job.selection.select(items)
+        if self.job.redactor is not None:
+            items = [self.job.redactor.redact_item(item) for item in items]
         timeline = build_timeline(items, self.inputs, self.estimator, end=self.clock.now)
         found = run_rules(timeline, self.ctx, self.job.rules)
         self.findings.add(found)
