@@ -10,9 +10,9 @@ with findings, each as a timeline of that call alone).  Memory grows with the
 number of calls only by a few numbers each, or, with ``all_rows``, by one row
 per call and per dialog (the JSON report's tables).
 
-Hosts are named once per part (`HostMap` over the part's messages), and each
-message's legs are counted by host before any host is labelled: linear in the
-messages.
+Hosts are named once per part (`HostMap` over the messages of the part that
+name a new pair of ends), and each message's legs are counted by their ends
+before any host is labelled: linear in the messages.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from ..correlate.calls import Call, Message
 from ..correlate.timeline import Timeline
 from ..model.sip import DiagRecord
 from ..rules.findings import Finding, group_keys
-from .ladder import HostMap, _sender_receiver
+from .ladder import HostMap, _sender_receiver, _server
 from .tables import call_rows, dialog_rows
 
 MAX_CALL_ROWS = 500
@@ -58,7 +58,9 @@ class ChartData:
             if row["answer_to_bye_s"] is not None:
                 self.answer_to_bye_s.append(row["answer_to_bye_s"])
         self.finals.update(final_responses(timeline.messages))
-        sent, received = host_counts(timeline.messages, timeline.diagnostics)
+        legs = HostLegs()
+        legs.add(timeline.messages, timeline.diagnostics)
+        sent, received = legs.counts()
         self.sent.update(sent)
         self.received.update(received)
 
@@ -85,27 +87,54 @@ def final_responses(messages: Iterable[Message]) -> Counter[tuple[int, str]]:
 
 def host_counts(messages: list[Message], diagnostics: list[DiagRecord]) -> tuple[Counter[str], Counter[str]]:
     """Messages each host sent and received: one per leg of each message (the ladder's arrows),
-    hosts joined as the ladder joins them; each host labelled once."""
-    hosts = HostMap().learn(messages, diagnostics)
-    sent: Counter[str] = Counter()
-    received: Counter[str] = Counter()
-    for message in messages:
-        legs = set()
-        for sip in message.sightings:
-            src, dst = _sender_receiver(sip)
-            legs.add((hosts.find(src), hosts.find(dst)))
-        for src, dst in legs:
-            sent[src] += 1
-            received[dst] += 1
-    labels = {root: hosts.label(root) for root in {*sent, *received}}
-    return _relabel(sent, labels), _relabel(received, labels)
+    hosts joined as the ladder joins them over these messages; each host labelled once."""
+    legs = HostLegs()
+    legs.add(messages)
+    return legs.counts(HostMap().learn(messages, diagnostics))
 
 
-def _relabel(counts: Counter[str], labels: dict[str, str]) -> Counter[str]:
-    out: Counter[str] = Counter()
-    for root, n in counts.items():
-        out[labels[root]] += n
-    return out
+@dataclass
+class HostLegs:
+    """The legs of messages, counted by the raw names of their ends, and the first messages
+    naming each pair of ends: the evidence that joins names into hosts.
+
+    Counting is a dictionary update per message; names are joined (`HostMap`)
+    and labelled once, at the end, over the evidence only (most messages of a
+    call travel the legs its first ones did).  A pair of names keeps its first
+    `EVIDENCE` messages, and a server its first record.  Used over one judged
+    part at a time, so what it holds is freed with the part.
+    """
+
+    legs: Counter[frozenset[tuple[str, str]]] = field(default_factory=Counter)   # one message's legs → count
+    evidence: list[Message] = field(default_factory=list)
+    servers: dict[str, DiagRecord] = field(default_factory=dict)
+    _pairs: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def add(self, messages: Iterable[Message], diagnostics: Iterable[DiagRecord] = ()) -> None:
+        for message in messages:
+            ends = frozenset(_sender_receiver(sip) for sip in message.sightings)
+            self.legs[ends] += 1
+            if any(self._pairs[pair] < EVIDENCE for pair in ends):
+                self.evidence.append(message)
+                self._pairs.update(ends)
+        for diag in diagnostics:
+            self.servers.setdefault(_server(diag), diag)
+
+    def counts(self, hosts: HostMap | None = None) -> tuple[Counter[str], Counter[str]]:
+        """(sent, received) per host label; ``hosts`` joined from the kept evidence unless given."""
+        if hosts is None:
+            hosts = HostMap().learn(self.evidence, list(self.servers.values()))
+        sent: Counter[str] = Counter()
+        received: Counter[str] = Counter()
+        for ends, n in self.legs.items():
+            for src, dst in {(hosts.find(src), hosts.find(dst)) for src, dst in ends}:
+                sent[src] += n
+                received[dst] += n
+        labels = {root: hosts.label(root) for root in {*sent, *received}}
+        return _relabel(sent, labels), _relabel(received, labels)
+
+
+EVIDENCE = 2
 
 
 def call_alone(timeline: Timeline, call: Call) -> Timeline:
@@ -212,6 +241,15 @@ def _order(row: dict[str, Any]) -> tuple[Any, ...]:
     when = row["first_time"]
     return (when is None, when.timestamp() if when is not None else 0.0, row["call_id"] or "", row["file"] or "",
             row["line"] or 0)
+
+
+
+
+def _relabel(counts: Counter[str], labels: dict[str, str]) -> Counter[str]:
+    out: Counter[str] = Counter()
+    for root, n in counts.items():
+        out[labels[root]] += n
+    return out
 
 
 __all__ = ["ChartData", "ReportRows", "call_alone", "final_responses", "host_counts", "MAX_CALL_ROWS"]

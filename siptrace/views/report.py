@@ -118,6 +118,9 @@ def build_report(paths: str | Sequence[str], ctx: Context | None = None, *, call
     job = Job.of(paths, context=ctx or Context(), input_format=input_format, progress=progress,
                  selection=Selection(frozenset(call_ids)), redactor=redactor, watcher=rows)
     diagnosis = run_parallel(job, jobs)
+    sweep = redactor.sweep if redactor is not None else None
+    if images:    # the charts (pandas and matplotlib) in another process, forked before this one grows
+        charts = _Aside(lambda: _swept_charts(rows, sweep))
     diagnosis.findings = list(diagnosis.findings)
     rows.charts.add_findings(diagnosis.findings)
     wanted_shown = tuple(redactor.call_id(c) for c in call_ids) if redactor is not None else tuple(call_ids)
@@ -127,10 +130,18 @@ def build_report(paths: str | Sequence[str], ctx: Context | None = None, *, call
     if call_ids and not rows.call_count:
         report.notes.append("No call of the trace has the Call-ID(s) asked for.")
     if images:
+        say = _phases(progress)
         with _sweeping(report):
-            report.images.extend(_ladders(rows, report.notes, _phases(progress)))
-            report.images.extend(_charts(rows, _phases(progress)))
+            report.images.extend(_ladders(rows, report.notes, say))
+        say("drawing the charts")
+        report.images.extend(charts.result())
+        say("")
     return report
+
+
+def _swept_charts(rows: ReportRows, sweep: Callable[[str], str] | None) -> list[Image]:
+    with _sweeping_with(sweep):
+        return _charts(rows, lambda _text: None)
 
 
 def _phases(progress: bool) -> Callable[[str], None]:
@@ -148,6 +159,38 @@ def _phases(progress: bool) -> Callable[[str], None]:
     return say
 
 
+class _Aside:
+    """``work()`` done in a forked process while this one does other work (two cores, half the
+    wait); done here where there is no fork, or if that process fails."""
+
+    def __init__(self, work: Callable[[], Any]) -> None:
+        import multiprocessing
+
+        self.work = work
+        self.proc: Any = None
+        if "fork" not in multiprocessing.get_all_start_methods():
+            return
+        mp = multiprocessing.get_context("fork")
+        self.pipe, child = mp.Pipe(duplex=False)
+        self.proc = mp.Process(target=self._run, args=(child,), daemon=True)
+        self.proc.start()
+        child.close()
+
+    def _run(self, pipe: Any) -> None:
+        pipe.send(self.work())
+        pipe.close()
+
+    def result(self) -> Any:
+        if self.proc is not None:
+            try:
+                return self.pipe.recv()
+            except (EOFError, OSError):
+                pass            # the process died: do it here
+            finally:
+                self.proc.join()
+        return self.work()
+
+
 # A redacted report passes every text it shows through the redactor's final sweep: each value
 # before it is escaped for HTML or Markdown, each string of the JSON document, the text report,
 # and every string a picture draws.  A value that a pattern missed but that was learned anywhere
@@ -157,7 +200,13 @@ _SWEEP: contextvars.ContextVar[Callable[[str], str] | None] = contextvars.Contex
 
 @contextlib.contextmanager
 def _sweeping(report: Report) -> Iterator[None]:
-    token = _SWEEP.set(report.sweep)
+    with _sweeping_with(report.sweep):
+        yield
+
+
+@contextlib.contextmanager
+def _sweeping_with(sweep: Callable[[str], str] | None) -> Iterator[None]:
+    token = _SWEEP.set(sweep)
     try:
         yield
     finally:
