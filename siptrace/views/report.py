@@ -119,8 +119,9 @@ def build_report(paths: str | Sequence[str], ctx: Context | None = None, *, call
                  selection=Selection(frozenset(call_ids)), redactor=redactor, watcher=rows)
     diagnosis = run_parallel(job, jobs)
     sweep = redactor.sweep if redactor is not None else None
-    if images:    # the charts (pandas and matplotlib) in another process, forked before this one grows
-        charts = _Aside(lambda: _swept_charts(rows, sweep))
+    if images:    # the charts (pandas and matplotlib) in another process, forked before this one grows;
+        # a redacted report draws every picture here, where the final sweep is seen to pass over it
+        charts = _Aside(lambda: _swept_charts(rows, sweep), fork=redactor is None)
     diagnosis.findings = list(diagnosis.findings)
     rows.charts.add_findings(diagnosis.findings)
     wanted_shown = tuple(redactor.call_id(c) for c in call_ids) if redactor is not None else tuple(call_ids)
@@ -163,12 +164,12 @@ class _Aside:
     """``work()`` done in a forked process while this one does other work (two cores, half the
     wait); done here where there is no fork, or if that process fails."""
 
-    def __init__(self, work: Callable[[], Any]) -> None:
+    def __init__(self, work: Callable[[], Any], fork: bool = True) -> None:
         import multiprocessing
 
         self.work = work
         self.proc: Any = None
-        if "fork" not in multiprocessing.get_all_start_methods():
+        if not fork or "fork" not in multiprocessing.get_all_start_methods():
             return
         mp = multiprocessing.get_context("fork")
         self.pipe, child = mp.Pipe(duplex=False)
