@@ -200,3 +200,25 @@ def test_calls_judged_together_give_what_calls_judged_one_by_one_give(generated,
     alone = diagnose_stream([str(generated)], ctx, idle=idle, max_messages=max_messages)
     assert len(alone.findings) > 20
     _same(alone, together)
+
+
+_RECORD = (SAMPLES / "um-ack-retarget-bye.fe.log").read_text(encoding="utf-8").split("$$end_record")[0] + "$$end_record\n"
+_CID = "861081d4ca239d4efec5dc0e28e1dfb2"
+
+
+@pytest.mark.parametrize("name, text", [
+    ("as written", _RECORD),
+    ("compact i:", _RECORD.replace("Call-ID: ", "i: ")),
+    ("other case and spaces", _RECORD.replace("Call-ID: ", "call-id:   ")),
+    ("folded value", _RECORD.replace(f"Call-ID: {_CID}", f"Call-ID:\n {_CID}")),
+    ("a Call-ID line in the body only", _RECORD.replace(f"Call-ID: {_CID}\n", "").replace(
+        "Message-Body: -", "Message-Body: x\nCall-ID: in-the-body")),
+    ("a compact one before the long one", _RECORD.replace(f"Call-ID: {_CID}", f"i: first\nCall-ID: {_CID}")),
+])
+def test_the_worker_share_uses_the_call_id_the_parser_reads(name, text):
+    from siptrace import Origin, parse_record_text
+    from siptrace.read.partition import call_id_key
+
+    parsed = parse_record_text(text, Origin("fe.log", 1)).call_id
+    key = call_id_key(text.encode("utf-8"))
+    assert (key.decode() if key is not None else None) == parsed
