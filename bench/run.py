@@ -231,6 +231,21 @@ TOOLS: list[Tool] = [
          parse=parse_siptrace_diagnose,
          env=lambda ctx: ctx.siptrace_env,
          ok_rc=(0, 1)),            # 1 = findings at or above --fail-on: a normal outcome here
+    Tool(name="siptrace-report",       # the HTML report: findings, the worst calls' ladders, charts
+         input_kind="trace",
+         argv=lambda ctx, inp: ctx.siptrace + ["report", str(inp.path), "-q", "-o",
+                                               str(ctx.workdir / (inp.path.stem + ".report.html"))],
+         available=siptrace_available,
+         parse=lambda out, inp: {},
+         env=lambda ctx: ctx.siptrace_env),
+    Tool(name="siptrace-load",         # the notebook API: siptrace.load(), the whole trace in memory
+         input_kind="trace",
+         argv=lambda ctx, inp: [sys.executable, "-W", "ignore", "-c",
+                                "import sys, siptrace; t = siptrace.load(sys.argv[1]); "
+                                "print(t.size['messages'], t.size['sightings'])", str(inp.path)],
+         available=siptrace_available,
+         parse=lambda out, inp: {"messages": int(out.split()[1])} if out.strip() else {},
+         env=lambda ctx: ctx.siptrace_env),
     # The same messages as a pcap, read by the tools an administrator would pick
     # instead (install: Debian's `tshark`, PyPI's `sip-doctor`).
     Tool(name="tshark",

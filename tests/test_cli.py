@@ -166,7 +166,7 @@ def test_an_unexpected_error_is_one_line_and_exit_2_not_a_traceback(tmp_path):
 
     code = ("import sys, siptrace.run.parallel as p\n"
             "def broken(*a, **k): raise RecursionError('maximum recursion depth exceeded')\n"
-            "p.diagnose_stream = broken\n"
+            "p.run_streamed = broken\n"
             "from siptrace.cli.commands import main\n"
             "sys.argv = ['siptrace'] + sys.argv[1:]\n"
             "main()\n")

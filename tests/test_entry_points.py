@@ -9,13 +9,18 @@ long calls whose messages are minutes apart.
 from __future__ import annotations
 
 import json
+import re
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import siptrace
 from siptrace.model.context import Context
+from siptrace.run.job import Job
 from siptrace.run.parallel import diagnose_parallel
+from siptrace.run.stream import SteadyClock, run_streamed
 from siptrace.views.report import build_report, write_report
 
 from conftest import ROOT, SAMPLES
@@ -64,6 +69,8 @@ def _counts(doc: dict) -> tuple:
 def _every_entry_point(paths: list[str], tmp_path: Path) -> dict[str, tuple[tuple, list[str]]]:
     ctx = Context()
     out = {}
+    doc = run_streamed(Job.of(paths, context=ctx)).as_dict()
+    out["streamed"] = (_counts(doc), _findings(doc["findings"]))
     for jobs in (1, 2):
         doc = diagnose_parallel(paths, ctx, jobs=jobs).as_dict()
         out[f"diagnose -j {jobs}"] = (_counts(doc), _findings(doc["findings"]))
@@ -117,3 +124,74 @@ def test_a_call_dropped_after_a_481_at_30_minutes_is_found_by_every_entry_point(
     assert all(f["caused_by"] == finding["id"] for f in found if f is not finding)
     assert finding["rule"] == "mid-call-failure" and finding["call_id"] == CID
     assert finding["facts"]["since_answer_s"] == 1800.0 and finding["facts"]["status"] == 481
+
+
+# -- time stamps that go backwards or jump ----------------------------------------------------------
+
+_STAMP = re.compile(r"::(\d\d)/(\d\d)/(\d{4})-(\d\d):(\d\d):(\d\d)\.(\d{3})")
+
+
+def _shifted(text: str, shift) -> str:  # type: ignore[no-untyped-def]
+    """Each record's time stamp moved by ``shift(n)`` (the n-th record), written as the server writes it."""
+    count = iter(range(1_000_000))
+
+    def one(m: re.Match[str]) -> str:
+        when = datetime(int(m[3]), int(m[1]), int(m[2]), int(m[4]), int(m[5]), int(m[6]), int(m[7]) * 1000)
+        when += shift(next(count))
+        return f"::{when:%m/%d/%Y-%H:%M:%S}.{when.microsecond // 1000:03d}"
+
+    return _STAMP.sub(one, text)
+
+
+def _um_pair(tmp_path: Path, shift) -> list[str]:  # type: ignore[no-untyped-def]
+    out = []
+    for name in UM:
+        path = tmp_path / name
+        path.write_text(_shifted((SAMPLES / name).read_text(encoding="utf-8"), shift), encoding="utf-8")
+        out.append(str(path))
+    return out
+
+
+@pytest.mark.parametrize("what, shift", [
+    # the 12th and 16th records of each file fall between the INVITE's 200 OK and the BYE
+    ("a record a year ahead (a flipped digit)", lambda n: timedelta(days=365) if n == 12 else timedelta(0)),
+    ("a record a year behind", lambda n: timedelta(days=-365) if n == 16 else timedelta(0)),
+    ("a record written ten minutes late", lambda n: timedelta(minutes=-10) if n == 12 else timedelta(0)),
+    ("a clock stepped an hour ahead from the 12th record on",
+     lambda n: timedelta(hours=1) if n >= 12 else timedelta(0)),
+])
+def test_time_stamps_out_of_order_do_not_split_calls_or_add_findings(tmp_path, what, shift):
+    _assert_same(_every_entry_point(_um_pair(tmp_path, shift), tmp_path))
+
+
+def test_the_steady_clock_moves_on_agreement_not_on_one_record():
+    t0 = datetime(2026, 11, 3, 9, 0, 0)
+    clock = SteadyClock(64.0)
+    assert clock.see(t0) == t0
+    assert clock.see(t0 + timedelta(days=365)) == t0              # one record far ahead: an outlier
+    assert clock.see(t0 + timedelta(seconds=2)) == t0 + timedelta(seconds=2)
+    assert clock.see(t0 - timedelta(seconds=30)) == t0 + timedelta(seconds=2)   # a little behind: stays
+    gap = t0 + timedelta(hours=2)
+    clock.see(gap)
+    assert clock.see(gap + timedelta(seconds=1)) == gap + timedelta(seconds=1)   # two agree: a gap in the trace
+    back = t0
+    clock.see(back)
+    assert clock.see(back + timedelta(seconds=1)) == back + timedelta(seconds=1) and clock.stepped_back
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                HealthCheck.too_slow])
+@given(names=st.sampled_from([c for c in CASES if all(n.endswith(".log") for n in c)]).flatmap(st.permutations),
+       jitter=st.lists(st.integers(-3000, 3000), min_size=1, max_size=50))
+def test_any_order_of_files_and_any_jitter_within_the_quiet_window_gives_one_answer(tmp_path_factory, names,
+                                                                                    jitter):
+    """Each record moved by up to 3 s either way (well inside the 64 s a call may stay quiet):
+    in memory, streamed, -j 1, -j 2 and the report agree."""
+    tmp = tmp_path_factory.mktemp("jitter")
+    paths = []
+    for name in names:
+        path = tmp / name
+        text = (SAMPLES / name).read_text(encoding="utf-8")
+        path.write_text(_shifted(text, lambda n: timedelta(milliseconds=jitter[n % len(jitter)])), encoding="utf-8")
+        paths.append(str(path))
+    _assert_same(_every_entry_point(paths, tmp))

@@ -128,7 +128,11 @@ def test_small_inputs_are_diagnosed_in_one_process_unless_jobs_are_asked_for(gen
     import siptrace.run.parallel as parallel
 
     started = []
-    monkeypatch.setattr(parallel, "_run", lambda *a: started.append(a[-4]) or diagnose_stream(a[0], a[1]))
+    def workers(job, jobs, total, files):
+        started.append(jobs)
+        return parallel.run_streamed(job)
+
+    monkeypatch.setattr(parallel, "_run", workers)
     parallel.diagnose_parallel([str(generated)])                  # 3 MB: below the threshold
     parallel.diagnose_parallel([str(generated)], jobs=2)
     assert started == [2]
@@ -157,17 +161,16 @@ def test_cli_jobs_gives_the_same_report(generated, tmp_path, options):
 _real_work = _parallel._work
 
 
-def _die_in_worker_1(*args):
-    share = args[7]
+def _die_in_worker_1(job, share, spill_to):
     if share.index == 1:
         os._exit(9)          # as if killed: no result, no error
-    return _real_work(*args)
+    return _real_work(job, share, spill_to)
 
 
-def _fail_in_worker_1(*args):
-    if args[7].index == 1:
+def _fail_in_worker_1(job, share, spill_to):
+    if share.index == 1:
         raise InputError("could not be read", path="trace.log", hint="Check it")
-    return _real_work(*args)
+    return _real_work(job, share, spill_to)
 
 
 def test_a_lost_worker_means_one_process_does_the_job_again(generated, monkeypatch, capsys):
@@ -215,3 +218,25 @@ def test_sip_pasted_between_records_is_read_and_judged_as_by_one_process(tmp_pat
     assert pasted_sightings > 5 and any(f.call_id == "5a3306c8d206a94ff659cf5a15769d51" for f in one.findings)
     for jobs in (2, 3):
         _same(one, diagnose_parallel([str(path)], jobs=jobs))
+
+
+_RECORD = (SAMPLES / "um-ack-retarget-bye.fe.log").read_text(encoding="utf-8").split("$$end_record")[0] + "$$end_record\n"
+_CID = "861081d4ca239d4efec5dc0e28e1dfb2"
+
+
+@pytest.mark.parametrize("name, text", [
+    ("as written", _RECORD),
+    ("compact i:", _RECORD.replace("Call-ID: ", "i: ")),
+    ("other case and spaces", _RECORD.replace("Call-ID: ", "call-id:   ")),
+    ("folded value", _RECORD.replace(f"Call-ID: {_CID}", f"Call-ID:\n {_CID}")),
+    ("a Call-ID line in the body only", _RECORD.replace(f"Call-ID: {_CID}\n", "").replace(
+        "Message-Body: -", "Message-Body: x\nCall-ID: in-the-body")),
+    ("a compact one before the long one", _RECORD.replace(f"Call-ID: {_CID}", f"i: first\nCall-ID: {_CID}")),
+])
+def test_the_worker_share_uses_the_call_id_the_parser_reads(name, text):
+    from siptrace import Origin, parse_record_text
+    from siptrace.read.partition import call_id_key
+
+    parsed = parse_record_text(text, Origin("fe.log", 1)).call_id
+    key = call_id_key(text.encode("utf-8"))
+    assert (key.decode() if key is not None else None) == parsed

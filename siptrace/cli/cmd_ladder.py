@@ -8,7 +8,6 @@ so the arrows that findings cite are marked.  Expected failures are
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -20,32 +19,19 @@ from .friendly import friendly
 from ..model.errors import SiptraceError
 from ..model.words import plural
 from ..rules.findings import Finding, Severity
-from ..model.sip import DiagRecord, Item, SipMessage
+from ..model.sip import DiagRecord, SipMessage
 from ..read.reader import Reader
-from ..rules import run_rules
-from ..correlate.timeline import Timeline, build_timeline
+from ..run.diagnose import run_in_memory
+from ..run.job import Job, Selection
+from ..correlate.timeline import Timeline
 
 OUTPUTS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 
 
-def _read(files: tuple[str, ...], input_format: str | None, progress: bool,
-          call_id: str | None) -> tuple[Timeline, list[str]]:
-    """The timeline (only the items of the calls whose Call-ID starts with the one given, when
-    one is) and every Call-ID read, in one reading of the inputs."""
-    reader = Reader(list(files), input_format, progress=progress)
-    seen: dict[str, None] = {}
-    start = call_id.lower() if call_id is not None else None
-
-    def wanted() -> Iterator[Item]:
-        for item in reader:
-            if isinstance(item, (SipMessage, DiagRecord)):
-                if item.call_id:
-                    seen.setdefault(item.call_id, None)
-                if start is None or (item.call_id or "").lower().startswith(start):
-                    yield item
-
-    timeline = build_timeline(wanted(), reader.stats)
-    return timeline, list(seen)
+def _seen(files: tuple[str, ...], input_format: str | None) -> set[str]:
+    """Every Call-ID of the input (read again only to say which call was meant)."""
+    return {item.call_id for item in Reader(list(files), input_format)
+            if isinstance(item, (SipMessage, DiagRecord)) and item.call_id}
 
 
 def pick_call(timeline: Timeline, findings: list[Finding]) -> str:
@@ -97,10 +83,14 @@ def ladder_command(files: tuple[str, ...], call_id: str | None, output: str | No
         if fmt is None:
             raise SiptraceError(f"cannot write {Path(output).suffix or 'a file without a suffix'}",
                                 path=output, hint="Name the output .png, .svg or .pdf")
-    timeline, seen = _read(files, input_format, not quiet, call_id)
     if call_id is not None:
-        call_id = resolve(call_id, seen)
-    findings = run_rules(timeline, Context.of(um_fqdn, edge_fqdn, pool_fqdn))
+        call_id = resolve(call_id, sorted(_seen(files, input_format)))   # a unique prefix names one call
+    selection = Selection(frozenset({call_id})) if call_id is not None else Selection()
+    job = Job.of(files, context=Context.of(um_fqdn, edge_fqdn, pool_fqdn), input_format=input_format,
+                 progress=not quiet, selection=selection)
+    result = run_in_memory(job)
+    timeline, findings = result.timeline, list(result.findings)
+    assert timeline is not None
     if call_id is None:
         call_id = pick_call(timeline, findings)
     if output is None:

@@ -1,7 +1,8 @@
 """``siptrace report``: a diagnosis for a support ticket, as HTML, Markdown or JSON.
 
-The command only parses options and writes files; `siptrace.report` builds
-and renders the report and `siptrace.redact` replaces personal values.
+The command only parses options and writes files; `siptrace.views.report` builds
+(on the streaming runners) and renders the report and `siptrace.read.redact`
+replaces personal values.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def report_command(files: tuple[str, ...], output: str, um_fqdn: tuple[str, ...]
     ctx = Context.of(um_fqdn, edge_fqdn, pool_fqdn)
     call_ids = resolve_all(call_ids, files, input_format)
     report = build_report(files, ctx, call_ids=call_ids, redactor=redactor, input_format=input_format,
-                          progress=not quiet)
+                          progress=not quiet, tables=format_of(output) == "json")
     written = write_report(report, output)
     if redactor is not None and redact_map:
         write_atomically(redact_map, json.dumps(redactor.mapping(), indent=2, ensure_ascii=False) + "\n")

@@ -340,20 +340,23 @@ def diagnose(files: tuple[str, ...], input_format: str | None, quiet: bool, um_f
         siptrace diagnose fe.log edge.log --um-fqdn um01.contoso.com
     """
     from ..run.diagnose import finding_json
-    from ..views.render import diagnosis_lines, finding_text, finding_text_verbose
-    from ..run.parallel import diagnose_parallel
+    from ..run.job import DrawnLadders, Job
+    from ..run.parallel import run_parallel
     from ..views.ladder import ladder_text
+    from ..views.render import diagnosis_lines, finding_text, finding_text_verbose
 
-    ctx = Context.of(um_fqdn, edge_fqdn, pool_fqdn)
-    wanted = resolve_all(call_ids, files, input_format)
+    from ..run.job import Selection
+
+    wanted = resolve_all(call_ids, files, input_format)     # unique prefixes, each naming one call
     # each finding's output is made where the finding is (side by side in the workers)
     render = finding_json if fmt == "json" else finding_text_verbose if verbose else finding_text
-    result = diagnose_parallel(files, ctx, input_format=input_format, progress=not quiet,
-                               ladders=ladder_text if verbose and fmt == "text" else None, jobs=jobs, render=render)
-    if wanted:
-        from dataclasses import replace
-
-        result = replace(result, findings=[f for f in result.findings if f.call_id in wanted])
+    ladders = DrawnLadders(ladder_text) if verbose and fmt == "text" else None
+    job = Job.of(files, context=Context.of(um_fqdn, edge_fqdn, pool_fqdn), input_format=input_format,
+                 progress=not quiet, watcher=ladders, render=render,
+                 selection=Selection(frozenset(wanted)) if wanted else Selection())
+    result = run_parallel(job, jobs)
+    if ladders is not None:
+        result.ladders = ladders.ladders
     if fmt == "json":
         result.write_json(sys.stdout)
     else:

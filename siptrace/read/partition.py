@@ -31,21 +31,39 @@ _JUDGED = re.compile(rb"start-line|tf_diag|tf_component|logtype\s*:\s*diagnostic
 def call_id_key(data: bytes, start: int = 0, end: int | None = None) -> bytes | None:
     """The Call-ID of a raw record (``data[start:end]``), as bytes, or None when it has none.
 
-    The common spelling is found with a plain search; other spellings
-    (compact ``i:``, other case, a diagnostic record's field) with a pattern.
+    The one the parser takes: the first ``Call-ID`` (or compact ``i``, in any
+    case, or a diagnostic record's ``SIP-Call-ID``) line of the headers, folded
+    lines joined; a line in the message body does not count.  The common
+    spelling is found with a plain search, checked against a pattern over what
+    comes before it.
     """
     end = len(data) if end is None else end
+    end = _headers_end(data, start, end)
     at = data.find(b"\nCall-ID:", start, end)
-    if at != -1:
-        eol = data.find(b"\n", at + 9, end)
-        key = data[at + 9:eol if eol != -1 else end].strip()
-        if key:
-            return key
-    found = _CALL_ID.search(data, start, end)
-    if found is None:
+    found = _CALL_ID.search(data, start, at + 1 if at != -1 else end)
+    if found is not None:
+        at, value_at = found.start(), found.start(1)
+    elif at != -1:
+        value_at = at + 9
+    else:
         return None
-    key = found.group(1).strip()
+    eol = data.find(b"\n", value_at, end)
+    key = data[value_at:eol if eol != -1 else end].strip()
+    while eol != -1 and eol + 1 < end and data[eol + 1] in b" \t":      # a folded value (RFC 3261 7.3.1)
+        more = data.find(b"\n", eol + 1, end)
+        key = (key + b" " + data[eol + 1:more if more != -1 else end].strip()).strip()
+        eol = more
     return key or None
+
+
+def _headers_end(data: bytes, start: int, end: int) -> int:
+    """Where a record's header lines end: its message body (a server trace's ``Message-Body:``
+    field, or the blank line of SIP text)."""
+    for mark in (b"\nMessage-Body:", b"\n\r\n", b"\n\n"):
+        at = data.find(mark, start, end)
+        if at != -1:
+            end = at + 1
+    return end
 
 
 @dataclass(frozen=True, slots=True)

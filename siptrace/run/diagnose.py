@@ -22,7 +22,10 @@ from .jsontext import indented
 from ..read.reader import InputStats
 from ..rules import RULES, Rule, run_rules
 from .spill import SpilledFindings, kind_of, severities, tally
-from ..correlate.timeline import Timeline, load_timeline
+from ..correlate.timeline import Timeline, build_timeline
+from ..model.sip import DiagRecord, Item, SipMessage
+from ..read.reader import Reader
+from .job import Job
 
 SCHEMA = 1
 
@@ -265,6 +268,28 @@ def diagnose(paths: str | Sequence[str], ctx: Context | None = None,
              rules: Sequence[type[Rule]] = RULES, input_format: str | None = None,
              progress: bool = False) -> Diagnosis:
     """Read, correlate and diagnose with the whole trace in memory."""
-    ctx = ctx or Context()
-    timeline = load_timeline(paths, input_format, progress=progress)
-    return Diagnosis(timeline, ctx, run_rules(timeline, ctx, rules))
+    return run_in_memory(Job.of(paths, context=ctx or Context(), rules=rules, input_format=input_format,
+                                progress=progress))
+
+
+def run_in_memory(job: Job) -> Diagnosis:
+    """The in-memory runner: the whole trace as one `Timeline` (notebooks, one call's ladder).
+
+    Items of calls the job's selection cannot keep are dropped as they are read;
+    a redactor sees every item before it rewrites the first.
+    """
+    reader = Reader(job.paths, job.input_format, progress=job.progress)
+    keep = job.selection.keeps_call
+    items: list[Item] = [i for i in reader if not isinstance(i, (SipMessage, DiagRecord)) or keep(i.call_id)]
+    items = job.selection.select(items)
+    ctx, stats = job.context, reader.stats
+    if job.redactor is not None:
+        job.redactor.learn_context(ctx)
+        items = job.redactor.redact_items(items)
+        stats = [job.redactor.redact_stats(s) for s in stats]
+        ctx = job.redactor.redact_context(ctx)
+    timeline = build_timeline(items, stats)
+    findings = run_rules(timeline, ctx, job.rules)
+    if job.watcher is not None:
+        job.watcher.judged(timeline, findings)
+    return Diagnosis(timeline, ctx, findings)

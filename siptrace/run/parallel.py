@@ -25,22 +25,21 @@ import os
 import queue
 import shutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from ..model.context import Context
 from ..correlate.calls import OffsetEstimator
 from ..read.detect import detect
 from .diagnose import Diagnosis, Summary
-from ..rules.findings import Finding
 from ..read.inputs import open_sources, read_once
 from ..read.partition import Share
 from ..read.progress import Progress
 from ..read.ranges import cut_points, index_path, write_index
 from ..read.reader import KEEP_SKIPPED, InputStats
-from ..rules import RULES, Rule
 from .spill import SpilledFindings, spill_directory
-from .stream import Ladder, diagnose_stream
+from .job import Job, job_of
+from .stream import run_streamed
 
 # Below this much input, starting workers costs more than it saves.
 MIN_PARALLEL_BYTES = 8 * 1024 * 1024
@@ -99,56 +98,53 @@ class _SharedMeter(Progress):
 
 _counters: Any = None   # set in each worker by `_worker`
 
+# What a worker hands back: its share's diagnosis, its clock differences, and its watcher
+Part = tuple[Diagnosis, OffsetEstimator, Any]
 
-def _work(paths: list[str], ctx: Context, rules: Sequence[type[Rule]], input_format: str | None,
-          idle: float, max_messages: int, ladders: Ladder | None, share: Share,
-          spill_to: str, render: Callable[[Finding], str] | None) -> tuple[Diagnosis, OffsetEstimator]:
+
+def _work(job: Job, share: Share, spill_to: str) -> Part:
     estimator = OffsetEstimator()
     meter = _SharedMeter(_counters, share.index) if _counters is not None else None
     for input_no, (path, points) in enumerate(share.ranges):
         if share.index < len(points) - 1 and share.folder is not None:
             write_index(path, points, share.index, share.count, index_path(share.folder, input_no, share.index))
-    result = diagnose_stream(paths, ctx, rules, input_format=input_format, idle=idle,
-                             max_messages=max_messages, ladders=ladders, share=share, meter=meter,
-                             estimator=estimator, spill_to=spill_to, render=render)
-    return result, estimator   # the findings travel as their index; they stay in spill_to
+    result = run_streamed(job, share=share, meter=meter, estimator=estimator, spill_to=spill_to)
+    return result, estimator, job.watcher   # the findings travel as their index; they stay in spill_to
 
 
-def diagnose_parallel(paths: str | Sequence[str], ctx: Context | None = None,
-                      rules: Sequence[type[Rule]] = RULES, input_format: str | None = None,
-                      progress: bool = False, idle: float = 64.0, max_messages: int = 5000,
-                      ladders: Ladder | None = None, jobs: int | None = None,
-                      min_bytes: int = MIN_PARALLEL_BYTES,
-                      render: Callable[[Finding], str] | None = None) -> Diagnosis:
-    """Same result as `diagnose_stream`, with ``jobs`` worker processes.
+def run_parallel(job: Job, jobs: int | None = None, min_bytes: int = MIN_PARALLEL_BYTES) -> Diagnosis:
+    """Same result as `run_streamed`, with ``jobs`` worker processes.
 
     Runs in this process instead when there is one job, when any input is not
     a server trace (a client log or a capture is read whole by one reader),
+    when a redactor must see the whole trace to give consistent pseudonyms,
     or, with ``jobs`` left to the default, when the inputs are smaller than
-    ``min_bytes``.  ``render`` makes each finding's output text where the
-    finding is made (see `diagnose_stream`).
+    ``min_bytes``.  The job's watcher gathers in each worker; the parent's
+    takes in what theirs gathered.
     """
-    ctx = ctx or Context()
-    paths = [paths] if isinstance(paths, str) else list(paths)
     if jobs is None:
         jobs = default_jobs()
     else:
         jobs, min_bytes = max(1, jobs), 0
-    def alone() -> Diagnosis:
-        return diagnose_stream(paths, ctx, rules, input_format=input_format, progress=progress,
-                               idle=idle, max_messages=max_messages, ladders=ladders, render=render)
-
-    plain, total, files = _server_traces(paths, input_format)
-    if jobs < 2 or not plain or total < min_bytes:
-        return alone()
+    plain, total, files = _server_traces(job.paths, job.input_format)
+    if jobs < 2 or not plain or total < min_bytes or job.redactor is not None:
+        return run_streamed(job)
     try:
-        return _run(paths, ctx, rules, input_format, progress, idle, max_messages, ladders, jobs, total, render,
-                    files)
+        return _run(job, jobs, total, files)
     except _WorkerLost:
         # a worker was killed (out of memory, a signal): one process can still do the job
         print("siptrace: a worker process ended without a result; diagnosing again in one process",
               file=sys.stderr)
-        return alone()
+        return run_streamed(job)
+
+
+def diagnose_parallel(paths: str | Sequence[str], ctx: Context | None = None, jobs: int | None = None,
+                      min_bytes: int = MIN_PARALLEL_BYTES, **options: Any) -> Diagnosis:
+    """`run_parallel` of the job these options make (`siptrace.run.job.job_of`)."""
+    job = job_of(paths, ctx, **options)
+    result = run_parallel(job, jobs, min_bytes)
+    result.ladders = getattr(job.watcher, "ladders", {})
+    return result
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -157,24 +153,22 @@ def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
-def _run(paths: list[str], ctx: Context, rules: Sequence[type[Rule]], input_format: str | None,
-         progress: bool, idle: float, max_messages: int, ladders: Ladder | None, jobs: int,
-         total: int, render: Callable[[Finding], str] | None, files: list[str]) -> Diagnosis:
+def _run(job: Job, jobs: int, total: int, files: list[str]) -> Diagnosis:
     from ..read.recordparse import warm_up
 
     warm_up()   # build the parsers once, before the workers fork
     mp = _context()
     counters = mp.Array("q", jobs * _COUNTERS, lock=False)
-    bar = Progress(total) if progress else None
+    bar = Progress(total) if job.progress else None
     spill_to = spill_directory()
     try:
         ranges = _ranges(files, jobs)
-        results = _start(paths, ctx, rules, input_format, idle, max_messages, ladders, jobs, mp,
-                         counters, bar, spill_to, render, ranges)
+        shares = [Share(i, jobs, ranges, spill_to) for i in range(jobs)]
+        parts = _start(job, shares, mp, counters, bar, spill_to)
     except BaseException:
         shutil.rmtree(spill_to, ignore_errors=True)
         raise
-    merged = _merge(ctx, results)
+    merged = _merge(job, parts)
     merged.findings.remove_when_done(spill_to)   # type: ignore[attr-defined]
     return merged
 
@@ -203,20 +197,16 @@ def _worker(index: int, results: Any, counters: Any, args: tuple[Any, ...]) -> N
         results.put((index, False, err))
 
 
-def _start(paths: list[str], ctx: Context, rules: Sequence[type[Rule]], input_format: str | None,
-           idle: float, max_messages: int, ladders: Ladder | None, jobs: int, mp: Any, counters: Any,
-           bar: Progress | None, spill_to: str, render: Callable[[Finding], str] | None,
-           ranges: tuple[tuple[str, tuple[int, ...]], ...]) -> list[tuple[Diagnosis, OffsetEstimator]]:
+def _start(job: Job, shares: list[Share], mp: Any, counters: Any, bar: Progress | None,
+           spill_to: str) -> list[Part]:
     """Run the workers; on any error or interrupt, stop them all at once."""
     results = mp.Queue()
-    procs = [mp.Process(target=_worker, daemon=True,
-                        args=(i, results, counters, (paths, ctx, rules, input_format, idle, max_messages,
-                                                      ladders, Share(i, jobs, ranges, spill_to), spill_to,
-                                                      render)))
-             for i in range(jobs)]
+    jobs = len(shares)
+    procs = [mp.Process(target=_worker, daemon=True, args=(share.index, results, counters, (job, share, spill_to)))
+             for share in shares]
     for proc in procs:
         proc.start()
-    done: dict[int, tuple[Diagnosis, OffsetEstimator]] = {}
+    done: dict[int, Part] = {}
     try:
         while len(done) < jobs:
             try:
@@ -243,15 +233,14 @@ def _start(paths: list[str], ctx: Context, rules: Sequence[type[Rule]], input_fo
     return [done[i] for i in range(jobs)]
 
 
-def _merge(ctx: Context, results: list[tuple[Diagnosis, OffsetEstimator]]) -> Diagnosis:
+def _merge(job: Job, results: list[Part]) -> Diagnosis:
     first = results[0][0].summary
     assert first is not None
     inputs = [InputStats(s.path, s.format) for s in first.inputs]
     summary = Summary(inputs=inputs)
     estimator = OffsetEstimator()
     parts: list[SpilledFindings] = []
-    ladders: dict[str, str] = {}
-    for worker, (result, part) in enumerate(results):
+    for worker, (result, part, watcher) in enumerate(results):
         done = result.summary
         assert done is not None
         for total, stats in zip(inputs, done.inputs):
@@ -263,7 +252,8 @@ def _merge(ctx: Context, results: list[tuple[Diagnosis, OffsetEstimator]]) -> Di
             setattr(summary, name, getattr(summary, name) + getattr(done, name))
         assert isinstance(result.findings, SpilledFindings)
         parts.append(result.findings)
-        ladders.update(result.ladders)
+        if job.watcher is not None and watcher is not None:
+            job.watcher.merge(watcher)
         for name, count in part.counts.items():
             estimator.counts[name] += count
         for pair, deltas in part.pairs.items():
@@ -274,9 +264,7 @@ def _merge(ctx: Context, results: list[tuple[Diagnosis, OffsetEstimator]]) -> Di
         del stats.examples[KEEP_SKIPPED:]
     clocks = estimator.clocks([s.path for s in inputs])
     summary.offsets, summary.references = clocks.offsets, clocks.references
-    merged = Diagnosis(None, ctx, SpilledFindings.merge(parts), summary)
-    merged.ladders = ladders
-    return merged
+    return Diagnosis(None, job.context, SpilledFindings.merge(parts), summary)
 
 
-__all__ = ["diagnose_parallel", "default_jobs", "MIN_PARALLEL_BYTES"]
+__all__ = ["diagnose_parallel", "run_parallel", "default_jobs", "MIN_PARALLEL_BYTES"]

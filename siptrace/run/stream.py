@@ -12,6 +12,11 @@ Theory of operation:
   and only its findings are kept.
 * ``idle`` (64 s by default) is longer than anything a rule waits for (the
   BYE 20-45 s after a 200 OK, 64*T1 = 32 s of 2xx retransmissions).
+* Trace time is a `SteadyClock`: it only moves forward, and a record far
+  ahead of or behind the others (a flipped digit, a late diagnostic record)
+  moves it only when the next record agrees.  A call's last news is the
+  clock when its item arrived, not the item's own stamp, so a record stamped
+  early or late neither splits its call nor keeps it in memory.
 * A call that was answered and has not ended (a 2xx to INVITE, no BYE yet)
   is not judged when it goes quiet: a connected call is quiet for minutes
   between session refreshes (RFC 4028), and its re-INVITE, UPDATE or BYE
@@ -31,33 +36,58 @@ from __future__ import annotations
 import gc
 import heapq
 import shutil
-from contextlib import contextmanager
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Protocol, Sized
+from typing import Any, Protocol, Sized
 
-from ..model.context import Context
 from ..correlate.calls import OffsetEstimator
-from .diagnose import Diagnosis, Summary
-from ..rules.findings import Finding
-from ..read.inputs import open_sources
+from ..correlate.timeline import build_timeline
+from ..model.context import Context
 from ..model.sip import DiagRecord, Item, SipMessage
+from ..read.inputs import open_sources
 from ..read.partition import Share
 from ..read.progress import Progress
 from ..read.reader import InputStats, read_any
-from ..rules import RULES, Rule, run_rules
+from ..rules import run_rules
+from .diagnose import Diagnosis, Summary
+from .job import HOLD, Job, job_of
 from .spill import FindingWriter, spill_directory
-from ..correlate.timeline import Timeline, build_timeline
-
-# a view's drawing of one call (timeline, Call-ID, the call's findings → text), made in the worker
-Ladder = Callable[[Timeline, str, list[Finding]], str]
 
 _NO_CALL = "(no Call-ID)"
-# How long an answered call that has not ended, with no session timer, may stay
-# quiet before it is judged in parts (a conference or a long PSTN call).
-HOLD = 7200.0
 _DIALOG_METHODS = frozenset({"INVITE", "UPDATE", "INFO", "BYE"})
+
+
+class SteadyClock:
+    """Trace time that moves forward, and not on the word of one record.
+
+    A time more than ``jump`` seconds away from the clock (ahead or behind) is
+    taken only when the next time agrees (a gap in the trace, a clock set
+    back: ``stepped_back`` says so); a single one is an outlier (a flipped
+    digit, a record written late).  A time a little behind leaves it as it is.
+    """
+
+    __slots__ = ("now", "stepped_back", "_far", "_jump")
+
+    def __init__(self, jump: float) -> None:
+        self.now: datetime | None = None
+        self.stepped_back = False
+        self._far: datetime | None = None
+        self._jump = timedelta(seconds=jump)
+
+    def see(self, when: datetime) -> datetime:
+        now = self.now
+        if now is None or now <= when <= now + self._jump:
+            self.now, self._far = when, None
+        elif now - self._jump <= when < now:
+            self._far = None            # a little behind: the clock stays
+        elif self._far is None or abs(when - self._far) > self._jump:
+            self._far = when            # far away: wait for the next record
+        else:
+            self.stepped_back = when < now
+            self.now, self._far = max(when, self._far) if when > now else when, None
+        return self.now     # type: ignore[return-value]
 
 
 class _Bucket:
@@ -115,69 +145,72 @@ class Meter(Protocol):
     def follow(self, items: Iterable[Item], counts: Callable[[], tuple[int, ...]]) -> Iterator[Item]: ...
 
 
-def _merged(paths: Sequence[str], input_format: str | None, inputs: list[InputStats],
-            meter: Meter | Callable[[int], Meter] | None, found: Sized,
+def _merged(job: Job, inputs: list[InputStats], meter: Meter | Callable[[int], Meter] | None, found: Sized,
             share: Share | None = None) -> Iterator[Item]:
     """Items of every input, merged by time (each input is read in its own order)."""
-    sources = [src for path in paths for src in open_sources(path)]
+    sources = [src for path in job.paths for src in open_sources(path)]
     if callable(meter):
         meter = meter(sum(s.size or 0 for s in sources))
     streams = []
     for source in sources:
         stats = InputStats(source.name)
         inputs.append(stats)
-        streams.append(read_any(source, stats, input_format, share))
+        streams.append(read_any(source, stats, job.input_format, share))
     items: Iterator[Item]
     if len(streams) == 1:
         items = streams[0]      # nothing to merge with
     else:
-        items = (item for _, _, _, item in heapq.merge(*(_keyed(s, n) for n, s in enumerate(streams))))
+        jump = job.limits.idle
+        items = (item for _, _, _, item in heapq.merge(*(_keyed(s, n, jump) for n, s in enumerate(streams))))
     if meter is not None:
         items = meter.follow(items, lambda: (sum(s.bytes for s in inputs), sum(s.records for s in inputs),
                                              sum(s.sip for s in inputs), len(found)))
     yield from items
 
 
-def _keyed(items: Iterator[Item], n: int) -> Iterator[tuple[datetime, int, int, Item]]:
+def _keyed(items: Iterator[Item], n: int, jump: float) -> Iterator[tuple[datetime, int, int, Item]]:
+    """Each item with its input's steady time: one record stamped far off does not hold the
+    whole input back behind the others (nor push it ahead)."""
+    clock = SteadyClock(jump)
     last = datetime.min
     for seq, item in enumerate(items):
         when = getattr(item, "time", None)
         if when is not None:
-            last = when.replace(tzinfo=None)
+            last = clock.see(when.replace(tzinfo=None))
         yield (last, n, seq, item)
 
 
-def diagnose_stream(paths: str | Sequence[str], ctx: Context | None = None,
-                    rules: Sequence[type[Rule]] = RULES, input_format: str | None = None,
-                    progress: bool = False, idle: float = 64.0, max_messages: int = 5000,
-                    ladders: Ladder | None = None, share: Share | None = None,
-                    meter: Meter | None = None, estimator: OffsetEstimator | None = None,
-                    spill_to: str | None = None, render: Callable[[Finding], str] | None = None,
-                    hold: float = HOLD) -> Diagnosis:
-    """Diagnose in bounded memory; the result has findings and counts, no timeline.
+def run_streamed(job: Job, *, share: Share | None = None, meter: Meter | None = None,
+                 estimator: OffsetEstimator | None = None, spill_to: str | None = None) -> Diagnosis:
+    """Run ``job`` in bounded memory; the result has findings and counts, no timeline.
 
-    With ``ladders`` (a view's drawing function, e.g. `ladder_text`), the ladder
-    of every call with a finding at warning or above is drawn while the call is
-    still in memory (``Diagnosis.ladders``).
     A ``share`` limits the run to one worker's part of the records
-    (`siptrace.parallel`); a ``meter`` replaces the progress line; an
+    (`siptrace.run.parallel`); a ``meter`` replaces the progress line; an
     ``estimator`` given by the caller collects the clock differences.
     Findings go to a file in ``spill_to`` (a new temporary folder, removed
-    when the result is dropped, if not given), so memory does not grow with them;
-    with ``render``, their output text too (`SpilledFindings.texts`).
+    when the result is dropped, if not given), so memory does not grow with them.
+    With a redactor, the inputs are read twice: once to learn every value it
+    replaces, once to judge.
     """
     own_folder = spill_to is None
     folder = spill_to or spill_directory()
     try:
         with _collector_paused():
-            result = _diagnose(paths, ctx or Context(), rules, input_format, progress, idle, max_messages,
-                               ladders, share, meter, estimator, folder, render, hold)
+            result = _Run(job, share, meter, estimator, folder).run()
     except BaseException:
         if own_folder:
             shutil.rmtree(folder, ignore_errors=True)
         raise
     if own_folder:
         result.findings.remove_when_done(folder)   # type: ignore[attr-defined]
+    return result
+
+
+def diagnose_stream(paths: str | Sequence[str], ctx: Context | None = None, **options: Any) -> Diagnosis:
+    """`run_streamed` of the job these options make (`siptrace.run.job.job_of`)."""
+    job = job_of(paths, ctx, **options)
+    result = run_streamed(job)
+    result.ladders = getattr(job.watcher, "ladders", {})
     return result
 
 
@@ -203,39 +236,166 @@ _COLLECT_EVERY = 100_000
 # otherwise pay alone.  Calls are still judged apart in every way that
 # matters: by Call-ID, and a call that comes back is judged in parts as before.
 BATCH = 64
+_RECENT = 20_000      # calls judged lately whose dialogs are remembered (a later part counts them once)
 
 
-def _diagnose(paths: str | Sequence[str], ctx: Context, rules: Sequence[type[Rule]], input_format: str | None,
-              progress: bool, idle: float, max_messages: int, ladders: Ladder | None, share: Share | None,
-              meter: Meter | None, estimator: OffsetEstimator | None, spill_to: str,
-              render: Callable[[Finding], str] | None, hold: float = HOLD) -> Diagnosis:
-    paths = [paths] if isinstance(paths, str) else list(paths)
-    inputs: list[InputStats] = []
-    estimator = estimator if estimator is not None else OffsetEstimator()
-    findings = FindingWriter(spill_to, f"findings-{share.index if share else 0}", render)
-    summary = Summary(inputs=inputs)
-    buckets: OrderedDict[str, _Bucket] = OrderedDict()
-    held: dict[str, _Bucket] = {}                       # quiet, but answered and not ended
-    deadlines: list[tuple[datetime, str]] = []          # (when a held call is judged, Call-ID)
-    recently: OrderedDict[str, set[tuple]] = OrderedDict()   # calls judged lately: their dialogs, counted once
-    window = timedelta(seconds=idle)
-    drawn: dict[str, str] = {}
-    now: datetime | None = None
+class _Run:
+    """One streamed run: the calls in memory, and what was judged."""
 
-    ready: dict[str, _Bucket] = {}      # calls gone quiet, judged together (see `BATCH`)
+    def __init__(self, job: Job, share: Share | None, meter: Meter | None, estimator: OffsetEstimator | None,
+                 folder: str) -> None:
+        self.job = job
+        self.share = share
+        self.meter: Meter | Callable[[int], Meter] | None = meter
+        if meter is None and job.progress:
+            self.meter = Progress   # type: ignore[assignment]   # sized once the inputs are open
+        self.ctx = job.context
+        self.inputs: list[InputStats] = []
+        self.estimator = estimator if estimator is not None else OffsetEstimator()
+        self.findings = FindingWriter(folder, f"findings-{share.index if share else 0}", job.render)
+        self.summary = Summary(inputs=self.inputs)
+        self.buckets: OrderedDict[str, _Bucket] = OrderedDict()
+        self.held: dict[str, _Bucket] = {}                       # quiet, but answered and not ended
+        self.deadlines: list[tuple[datetime, str]] = []          # (when a held call is judged, Call-ID)
+        self.recently: OrderedDict[str, set[tuple]] = OrderedDict()   # calls judged lately: their dialogs
+        self.ready: dict[str, _Bucket] = {}      # calls gone quiet, judged together (see `BATCH`)
+        self.clock = SteadyClock(job.limits.idle)
 
-    def judge() -> None:
-        """Correlate and judge the calls in ``ready`` as one timeline."""
-        if not ready:
+    # -- the loop --------------------------------------------------------------
+    def run(self) -> Diagnosis:
+        job = self.job
+        redactor = job.redactor
+        if redactor is not None:
+            self._learn_originals()
+        window = timedelta(seconds=job.limits.idle)
+        checked: datetime | None = None
+        for n, item in enumerate(_merged(job, self.inputs, self.meter, self.findings, self.share), 1):
+            if not n % _COLLECT_EVERY:
+                gc.collect()
+            if not isinstance(item, (SipMessage, DiagRecord)) or not job.selection.keeps_call(item.call_id):
+                continue   # other records and skipped input are in the counts already
+            call_id = item.call_id or _NO_CALL
+            if item.time is not None:
+                self._tick(item.time)
+            if self._add(call_id, item):
+                continue
+            now = self.clock.now
+            if now is not None and now != checked:
+                checked = now                   # the oldest calls can only go quiet as time goes on
+                self._quiet_since(now - window)
+                self._held_too_long(now)
+        self._judge()          # the parts gone quiet first: a call may have one there and one still open
+        for call_id in [*self.held, *self.buckets]:
+            self._done_with(call_id)
+        self._judge()
+        return self._result()
+
+    def _tick(self, when: datetime) -> None:
+        clock = self.clock
+        clock.see(when)
+        if clock.stepped_back:          # the trace's clock was set back: every call had news now
+            clock.stepped_back = False
+            now = clock.now
+            assert now is not None
+            limits = self.job.limits
+            for bucket in (*self.buckets.values(), *self.held.values()):
+                bucket.last = now
+            self.deadlines = [(now + timedelta(seconds=b.hold(limits.idle, limits.hold) or limits.idle), cid)
+                              for cid, b in self.held.items()]
+            heapq.heapify(self.deadlines)
+
+    def _learn_originals(self) -> None:
+        """A redactor learns every value of the trace before the first is replaced, so pseudonyms
+        are the same as when the trace is redacted whole."""
+        redactor = self.job.redactor
+        assert redactor is not None
+        redactor.learn_context(self.job.context)
+        keep = self.job.selection.keeps_call
+        redactor.learn(i for i in _merged(self.job, [], None, (), self.share)
+                       if isinstance(i, (SipMessage, DiagRecord)) and keep(i.call_id))
+        self.ctx = redactor.redact_context(self.job.context)
+
+    def _add(self, call_id: str, item: SipMessage | DiagRecord) -> bool:
+        """Put the item with its call; True when that made the call too long and judged it."""
+        bucket = self.buckets.get(call_id)
+        if bucket is None:
+            bucket = self.held.pop(call_id, None)
+            if bucket is None:
+                if call_id in self.ready:
+                    self._judge()      # the call comes back: its earlier part is judged on its own first
+                bucket = _Bucket()
+            self.buckets[call_id] = bucket
+        else:
+            self.buckets.move_to_end(call_id)
+        bucket.items.append(item)
+        if isinstance(item, SipMessage):
+            bucket.note(item)
+        if self.clock.now is not None:
+            bucket.last = self.clock.now      # news of the call, in steady trace time
+        if len(bucket.items) < self.job.limits.max_messages:
+            return False
+        self._done_with(call_id)
+        self._judge()          # now, with the others ready: its end of trace is now
+        if bucket.open:        # the rest of the call is still held while it is connected
+            rest = self.buckets[call_id] = _Bucket()
+            rest.open, rest.expires, rest.last = bucket.open, bucket.expires, bucket.last
+        return True
+
+    # -- calls going quiet -----------------------------------------------------
+    def _quiet_since(self, cutoff: datetime) -> None:
+        buckets = self.buckets
+        while buckets:
+            oldest_id, oldest = next(iter(buckets.items()))
+            if oldest.last is None or oldest.last >= cutoff:
+                break
+            self._gone_quiet(oldest_id)
+
+    def _gone_quiet(self, call_id: str) -> None:
+        bucket = self.buckets[call_id]
+        limits = self.job.limits
+        longer = bucket.hold(limits.idle, limits.hold)
+        if longer is None or bucket.last is None:
+            self._done_with(call_id)
             return
-        items = [item for bucket in ready.values() for item in bucket.items]
-        timeline = build_timeline(items, inputs, estimator, end=now)
-        found = run_rules(timeline, ctx, rules)
-        findings.add(found)
-        if ladders is not None:
-            for cid in {f.call_id for f in found if f.call_id and f.severity.rank >= 1}:
-                if timeline.call(cid) is not None:
-                    drawn[cid] = ladders(timeline, cid, [f for f in found if f.call_id == cid])
+        self.held[call_id] = self.buckets.pop(call_id)
+        heapq.heappush(self.deadlines, (bucket.last + timedelta(seconds=longer), call_id))
+
+    def _held_too_long(self, now: datetime) -> None:
+        limits = self.job.limits
+        while self.deadlines and self.deadlines[0][0] < now:
+            _, call_id = heapq.heappop(self.deadlines)
+            bucket = self.held.get(call_id)
+            if bucket is None or bucket.last is None:
+                continue        # it came back, or was judged already
+            longer = bucket.hold(limits.idle, limits.hold) or limits.idle
+            if bucket.last + timedelta(seconds=longer) < now:
+                self._done_with(call_id)
+
+    def _done_with(self, call_id: str) -> None:
+        bucket = self.buckets.pop(call_id, None)
+        self.ready[call_id] = bucket if bucket is not None else self.held.pop(call_id)
+        if len(self.ready) >= BATCH:
+            self._judge()
+
+    # -- judging ---------------------------------------------------------------
+    def _judge(self) -> None:
+        """Correlate and judge the calls in ``ready`` as one timeline."""
+        if not self.ready:
+            return
+        items = [item for bucket in self.ready.values() for item in bucket.items]
+        self.ready.clear()
+        items = self.job.selection.select(items)
+        if self.job.redactor is not None:
+            items = [self.job.redactor.redact_item(item) for item in items]
+        timeline = build_timeline(items, self.inputs, self.estimator, end=self.clock.now)
+        found = run_rules(timeline, self.ctx, self.job.rules)
+        self.findings.add(found)
+        if self.job.watcher is not None:
+            self.job.watcher.judged(timeline, found)
+        self._count(timeline)
+
+    def _count(self, timeline: Any) -> None:
+        summary, recently = self.summary, self.recently
         summary.messages += len(timeline.messages)
         summary.sightings += timeline.sightings
         for call in timeline.calls:
@@ -251,88 +411,16 @@ def _diagnose(paths: str | Sequence[str], ctx: Context, rules: Sequence[type[Rul
                 summary.dialogs += sum(1 for k in set(keys) if k not in earlier)
                 earlier.update(keys)
                 recently.move_to_end(call.call_id)
-        while len(recently) > 20_000:
+        while len(recently) > _RECENT:
             recently.popitem(last=False)
-        ready.clear()
 
-    def done_with(call_id: str) -> None:
-        bucket = buckets.pop(call_id, None)
-        ready[call_id] = bucket if bucket is not None else held.pop(call_id)
-        if len(ready) >= BATCH:
-            judge()
-
-    def gone_quiet(call_id: str) -> None:
-        bucket = buckets[call_id]
-        longer = bucket.hold(idle, hold)
-        if longer is None or bucket.last is None:
-            done_with(call_id)
-            return
-        held[call_id] = buckets.pop(call_id)
-        heapq.heappush(deadlines, (bucket.last + timedelta(seconds=longer), call_id))
-
-    def held_too_long(now: datetime) -> None:
-        while deadlines and deadlines[0][0] < now:
-            _, call_id = heapq.heappop(deadlines)
-            bucket = held.get(call_id)
-            if bucket is None or bucket.last is None:
-                continue        # it came back, or was judged already
-            longer = bucket.hold(idle, hold) or idle
-            if bucket.last + timedelta(seconds=longer) < now:
-                done_with(call_id)
-
-    checked: datetime | None = None
-    if meter is None and progress:
-        meter = Progress   # type: ignore[assignment]   # sized once the inputs are open
-    for n, item in enumerate(_merged(paths, input_format, inputs, meter, findings, share), 1):
-        if not n % _COLLECT_EVERY:
-            gc.collect()
-        if isinstance(item, SipMessage):
-            call_id = item.call_id or _NO_CALL
-        elif isinstance(item, DiagRecord):
-            call_id = item.call_id or _NO_CALL
-        else:
-            continue   # other records and skipped input are in the counts already
-        bucket = buckets.get(call_id)
-        if bucket is None:
-            bucket = held.pop(call_id, None)
-            if bucket is None:
-                if call_id in ready:
-                    judge()      # the call comes back: its earlier part is judged on its own first
-                bucket = _Bucket()
-            buckets[call_id] = bucket
-        else:
-            buckets.move_to_end(call_id)
-        bucket.items.append(item)
-        if isinstance(item, SipMessage):
-            bucket.note(item)
-        if item.time is not None:
-            bucket.last = item.time
-            now = item.time if now is None or item.time > now else now
-        if len(bucket.items) >= max_messages:
-            done_with(call_id)
-            judge()          # now, with the others ready: its end of trace is now
-            if bucket.open:  # the rest of the call is still held while it is connected
-                rest = buckets[call_id] = _Bucket()
-                rest.open, rest.expires, rest.last = bucket.open, bucket.expires, bucket.last
-            continue
-        if now is not None and now != checked:
-            checked = now                   # the oldest calls can only go quiet as time goes on
-            cutoff = now - window
-            while buckets:
-                oldest_id, oldest = next(iter(buckets.items()))
-                if oldest.last is None or oldest.last >= cutoff:
-                    break
-                gone_quiet(oldest_id)
-            held_too_long(now)
-    judge()          # the parts gone quiet first: a call may have one there and one still open
-    for call_id in [*held, *buckets]:
-        done_with(call_id)
-    judge()
-    clocks = estimator.clocks([s.path for s in inputs])
-    summary.offsets, summary.references = clocks.offsets, clocks.references
-    result = Diagnosis(None, ctx, findings.finish(), summary)
-    result.ladders = drawn
-    return result
+    def _result(self) -> Diagnosis:
+        summary = self.summary
+        clocks = self.estimator.clocks([s.path for s in self.inputs])
+        summary.offsets, summary.references = clocks.offsets, clocks.references
+        if self.job.redactor is not None:
+            summary.inputs = [self.job.redactor.redact_stats(s) for s in self.inputs]
+        return Diagnosis(None, self.ctx, self.findings.finish(), summary)
 
 
-__all__ = ["diagnose_stream"]
+__all__ = ["diagnose_stream", "run_streamed", "SteadyClock", "HOLD"]

@@ -1,6 +1,8 @@
-"""Charts of a whole trace: each function takes a notebook `siptrace.views.notebook.Trace` and returns a Figure.
+"""Charts of a whole trace: each function takes a notebook `siptrace.views.notebook.Trace` (or the
+`ChartData` a streamed report gathers) and returns a Figure.
 
-They read the trace's DataFrames (and, for hosts, the ladder's host merging),
+They read a `ChartData` (made from the trace's frames, or gathered call by call,
+`siptrace.views.gather`),
 use matplotlib's object API (a `matplotlib.figure.Figure` on the Agg canvas
 that Jupyter shows by itself; no pyplot state, never ``show()``), and give a
 figure that says "no data" rather than raise when there is nothing to plot.  `CHARTS` lists them in report order.
@@ -8,9 +10,8 @@ figure that says "no data" rather than raise when there is nothing to plot.  `CH
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Union
 
 import pandas as pd
 from matplotlib.axes import Axes
@@ -18,12 +19,15 @@ from matplotlib.figure import Figure
 
 from .printable import printable
 from ..rules.findings import Severity
-from .ladder import SEVERITY_COLOURS, HostMap, build_ladder, new_figure
+from .gather import ChartData, final_responses as _final_responses, host_counts
+from .ladder import SEVERITY_COLOURS, new_figure
 
 if TYPE_CHECKING:
     from .notebook import Trace
 
-__all__ = ["CHARTS", "calls_over_time", "findings_by_rule", "final_responses", "setup_times", "answer_to_bye",
+Source = Union["Trace", ChartData]
+
+__all__ = ["CHARTS", "ChartData", "chart_data", "calls_over_time", "findings_by_rule", "final_responses", "setup_times", "answer_to_bye",
            "host_messages", "OUTCOME_COLOURS"]
 
 OUTCOME_COLOURS: dict[str, str] = {
@@ -86,10 +90,32 @@ def _bucket(span: pd.Timedelta) -> tuple[pd.Timedelta, str]:
     return _BUCKETS[-1]
 
 
-def calls_over_time(trace: Trace) -> Figure:
+def chart_data(trace: Source) -> ChartData:
+    """What the charts draw of a notebook `Trace` (a `ChartData` is taken as it is)."""
+    if isinstance(trace, ChartData):
+        return trace
+    made = trace.__dict__.get("_chart_data")
+    if isinstance(made, ChartData):
+        return made
+    data = trace.__dict__["_chart_data"] = ChartData()
+    calls = trace.calls.dropna(subset=["first_time"])
+    data.starts = [(t.to_pydatetime(), o if isinstance(o, str) else "other")
+                   for t, o in zip(calls["first_time"], calls["outcome"])]
+    data.add_findings(trace.findings_list)
+    timeline = trace.timeline
+    data.finals = _final_responses(timeline.messages)
+    data.setup_s = [float(v) for v in trace.dialogs["setup_s"].dropna()]
+    data.answer_to_bye_s = [float(v) for v in trace.dialogs["answer_to_bye_s"].dropna()]
+    data.sent, data.received = host_counts(timeline.messages, timeline.diagnostics)
+    return data
+
+
+def calls_over_time(trace: Source) -> Figure:
     """Calls started per time bucket, stacked by outcome (answered, failed, cancelled, no answer, other)."""
     title = "Calls over time by outcome"
-    calls = trace.calls[["first_time", "outcome"]].dropna(subset=["first_time"])
+    starts = chart_data(trace).starts
+    calls = pd.DataFrame({"first_time": pd.to_datetime([t for t, _ in starts], utc=True),
+                          "outcome": [o for _, o in starts]})
     if calls.empty:
         return _no_data(title, "no call has a time")
     start, end = calls["first_time"].min(), calls["first_time"].max()
@@ -114,10 +140,10 @@ def calls_over_time(trace: Trace) -> Figure:
     return fig
 
 
-def findings_by_rule(trace: Trace) -> Figure:
+def findings_by_rule(trace: Source) -> Figure:
     """Findings per rule, stacked by severity."""
     title = "Findings by rule and severity"
-    findings = trace.findings
+    findings = pd.DataFrame(chart_data(trace).findings, columns=["rule", "severity"])
     if findings.empty:
         return _no_data(title, "no findings")
     table = pd.crosstab(findings["rule"], findings["severity"])
@@ -137,15 +163,12 @@ def findings_by_rule(trace: Trace) -> Figure:
     return fig
 
 
-def final_responses(trace: Trace) -> Figure:
+def final_responses(trace: Source) -> Figure:
     """How INVITEs were answered: one bar per final status (retransmissions not counted)."""
     title = "Final responses to INVITE"
-    m = trace.messages
-    finals = m[(m["kind"] == "response") & (m["cseq_method"] == "INVITE") & (m["status"].fillna(0) >= 200)
-               & ~m["retransmission"]]
-    if finals.empty:
+    counts = chart_data(trace).finals
+    if not counts:
         return _no_data(title, "no final response to an INVITE")
-    counts = Counter((int(s), r if isinstance(r, str) else "") for s, r in zip(finals["status"], finals["reason"]))
     by_status: dict[int, tuple[str, int]] = {}
     for (status, reason), n in sorted(counts.items()):
         name, total = by_status.get(status, (reason, 0))
@@ -188,19 +211,19 @@ def _histogram(values: pd.Series, title: str, xlabel: str, mark: float | None = 
     return fig
 
 
-def setup_times(trace: Trace) -> Figure:
+def setup_times(trace: Source) -> Figure:
     """Distribution of call setup time: INVITE to 200 OK (``dialogs.setup_s``)."""
     title = "Setup time: INVITE → 200 OK"
-    values = trace.dialogs["setup_s"].dropna()
+    values = pd.Series(chart_data(trace).setup_s, dtype="float64")
     if values.empty:
         return _no_data(title, "no answered INVITE")
     return _histogram(values, title, "seconds from the INVITE to its 200 OK")
 
 
-def answer_to_bye(trace: Trace) -> Figure:
+def answer_to_bye(trace: Source) -> Figure:
     """Distribution of 200 OK → BYE, with 32 s (64×T1) marked: calls torn down for want of an ACK."""
     title = "200 OK → BYE"
-    values = trace.dialogs["answer_to_bye_s"].dropna()
+    values = pd.Series(chart_data(trace).answer_to_bye_s, dtype="float64")
     if values.empty:
         return _no_data(title, "no answered call ended by BYE")
     near = int(((values - T1_64).abs() <= 2.0).sum())
@@ -208,18 +231,11 @@ def answer_to_bye(trace: Trace) -> Figure:
                       mark_label=f"32 s = 64×T1 ({near} within ±2 s)")
 
 
-def host_messages(trace: Trace) -> Figure:
+def host_messages(trace: Source) -> Figure:
     """Messages each host sent and received (arrows of every call's ladder, hosts merged as there)."""
     title = "Messages per host"
-    sent: Counter[str] = Counter()
-    received: Counter[str] = Counter()
-    timeline = trace.timeline
-    hosts = HostMap().learn(timeline.messages, timeline.diagnostics)   # one name per host in every call
-    for call in timeline.calls:
-        ladder = build_ladder(timeline, call.call_id, hosts=hosts)
-        for hop in ladder.hops:
-            sent[ladder.hosts.label(hop.src)] += 1
-            received[ladder.hosts.label(hop.dst)] += 1
+    data = chart_data(trace)
+    sent, received = data.sent, data.received
     hosts = sorted(set(sent) | set(received), key=lambda h: (-(sent[h] + received[h]), h))
     if not hosts:
         return _no_data(title, "no SIP messages")
@@ -237,7 +253,7 @@ def host_messages(trace: Trace) -> Figure:
     return fig
 
 
-CHARTS: dict[str, Callable[[Trace], Figure]] = {
+CHARTS: dict[str, Callable[[Source], Figure]] = {
     "calls_over_time": calls_over_time,
     "findings_by_rule": findings_by_rule,
     "final_responses": final_responses,

@@ -21,9 +21,7 @@ from . import tables as frames
 from ..model.context import Context
 from ..correlate.calls import Call
 from ..rules.findings import Finding
-from ..read.reader import Reader
-from ..rules import run_rules
-from ..correlate.timeline import Timeline, build_timeline
+from ..correlate.timeline import Timeline
 from ..read.filters import parse_time
 
 
@@ -132,25 +130,17 @@ def load(paths: str | Sequence[str], um_fqdn: str | Sequence[str] | None = None,
     large input gives a warning that says so.  ``siptrace diagnose`` judges
     any size in bounded memory.
     """
-    from ..read.filters import MessageFilter
-    from ..model.sip import SipMessage
+    from ..run.diagnose import run_in_memory
+    from ..run.job import Job, Selection
 
-    paths = [paths] if isinstance(paths, str) else list(paths)
     ids = {call_id} if isinstance(call_id, str) else set(call_id or ())
-    wanted = MessageFilter(host=host, since=_time(since), until=_time(until))
-    reader = Reader(paths, input_format)
-
-    def keep(item):  # type: ignore[no-untyped-def]
-        if isinstance(item, SipMessage):
-            return (not ids or item.call_id in ids) and wanted(item)
-        call = getattr(item, "call_id", None)
-        return not ids or call in ids
-
-    before = _resident_mb()
-    timeline = build_timeline((i for i in reader if keep(i)), reader.stats)
+    selection = Selection(frozenset(ids), host, _time(since), _time(until))
     ctx = Context.of(um_fqdn, edge_fqdn, pool_fqdn)
+    before = _resident_mb()
+    result = run_in_memory(Job.of(paths, context=ctx, input_format=input_format, selection=selection))
     after = _resident_mb()
-    trace = Trace(timeline, ctx, run_rules(timeline, ctx),
+    assert result.timeline is not None
+    trace = Trace(result.timeline, ctx, list(result.findings),
                   memory_mb=max(0.0, after - before) if before is not None and after is not None else None)
     unfiltered = not ids and host is None and since is None and until is None
     read = trace.size["input_bytes"]

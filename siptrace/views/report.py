@@ -1,8 +1,11 @@
 """Reports for a support ticket: one self-contained HTML file, Markdown with images, or JSON.
 
-`build_report` reads, optionally redacts (`siptrace.redact`, before
-correlation, so every view sees only pseudonyms), correlates and diagnoses
-the trace, and draws the ladder of each call with a finding and the charts.
+`build_report` runs the diagnosis as a `Job` on the streaming runners (in
+worker processes for a large server trace), optionally redacted
+(`siptrace.read.redact`, before correlation, so every view sees only
+pseudonyms).  While calls are judged, its watcher (`siptrace.views.gather`)
+keeps summary rows and the worst calls, never the whole timeline; the
+ladders of the worst calls and the charts are drawn from those at the end.
 The `render_*` functions only format that `Report`; they decide nothing.
 
 Every value that comes from a trace is escaped for the output it goes into:
@@ -33,17 +36,16 @@ from .. import __version__
 from ..model.context import Context
 from ..run.diagnose import Diagnosis, Summary
 from ..rules.findings import Finding, Severity
-from ..read.reader import InputStats, Reader
+from .gather import MAX_CALL_ROWS, ReportRows
 from .outfiles import write_atomically
 from .printable import printable
 
 if TYPE_CHECKING:
-    from .notebook import Trace
+    from ..correlate.timeline import Timeline
     from ..read.redact import Redactor
 
 FORMATS = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".json": "json", ".txt": "text"}
 MAX_LADDERS = 20
-MAX_CALL_ROWS = 500
 MAX_SKIPPED_SHOWN = 5
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
@@ -65,7 +67,7 @@ class Report:
     """Everything a report shows, already redacted when asked."""
 
     diagnosis: Diagnosis
-    trace: Trace
+    rows: ReportRows
     redacted: bool = False
     redacted_domains: bool = False
     call_filter: tuple[str, ...] = ()
@@ -93,7 +95,8 @@ class Report:
 
 def build_report(paths: str | Sequence[str], ctx: Context | None = None, *, call_ids: Sequence[str] = (),
                  redactor: Redactor | None = None, input_format: str | None = None, progress: bool = False,
-                 images: bool = True, max_ladders: int = MAX_LADDERS) -> Report:
+                 images: bool = True, max_ladders: int = MAX_LADDERS, tables: bool = True,
+                 jobs: int | None = None) -> Report:
     """Read, (redact,) correlate and diagnose trace files, and draw the report's pictures.
 
     Args:
@@ -104,38 +107,89 @@ def build_report(paths: str | Sequence[str], ctx: Context | None = None, *, call
             afterwards says what became what.
         images: draw ladders and charts (PNG).
         max_ladders: at most this many ladders, for the worst findings' calls.
+        tables: keep a row of every call and dialog (the JSON report's tables);
+            without, only the first calls the HTML and Markdown tables show.
+        jobs: worker processes (`siptrace.run.parallel.run_parallel`).
     """
-    from .notebook import Trace
-    from ..rules import run_rules
-    from ..correlate.timeline import build_timeline
+    from ..run.job import Job, Selection
+    from ..run.parallel import run_parallel
 
-    ctx = ctx or Context()
-    paths = [paths] if isinstance(paths, str) else list(paths)
-    reader = Reader(paths, input_format, progress=progress)
-    wanted = set(call_ids)
-    items = [item for item in reader if not wanted or getattr(item, "call_id", None) in wanted]
-    stats: list[InputStats] = reader.stats
-    if redactor is not None:
-        redactor.learn_context(ctx)
-        items = redactor.redact_items(items)
-        stats = [redactor.redact_stats(s) for s in stats]
-        ctx = redactor.redact_context(ctx)
-        wanted_shown = tuple(redactor.call_id(c) for c in call_ids)
-    else:
-        wanted_shown = tuple(call_ids)
-    timeline = build_timeline(items, stats)
-    findings = run_rules(timeline, ctx)
-    trace = Trace(timeline, ctx, findings)
-    report = Report(Diagnosis(timeline, ctx, findings), trace, redacted=redactor is not None,
+    rows = ReportRows(all_rows=tables, max_ladders=max_ladders)
+    job = Job.of(paths, context=ctx or Context(), input_format=input_format, progress=progress,
+                 selection=Selection(frozenset(call_ids)), redactor=redactor, watcher=rows)
+    diagnosis = run_parallel(job, jobs)
+    sweep = redactor.sweep if redactor is not None else None
+    if images:    # the charts (pandas and matplotlib) in another process, forked before this one grows;
+        # a redacted report draws every picture here, where the final sweep is seen to pass over it
+        charts = _Aside(lambda: _swept_charts(rows, sweep), fork=redactor is None)
+    diagnosis.findings = list(diagnosis.findings)
+    rows.charts.add_findings(diagnosis.findings)
+    wanted_shown = tuple(redactor.call_id(c) for c in call_ids) if redactor is not None else tuple(call_ids)
+    report = Report(diagnosis, rows, redacted=redactor is not None,
                     redacted_domains=bool(redactor and redactor.redact_domains), call_filter=wanted_shown,
                     sweep=redactor.sweep if redactor is not None else None)
-    if wanted and not timeline.calls:
+    if call_ids and not rows.call_count:
         report.notes.append("No call of the trace has the Call-ID(s) asked for.")
     if images:
+        say = _phases(progress)
         with _sweeping(report):
-            report.images.extend(_ladders(trace, max_ladders, report.notes))
-            report.images.extend(_charts(trace))
+            report.images.extend(_ladders(rows, report.notes, say))
+        say("drawing the charts")
+        report.images.extend(charts.result())
+        say("")
     return report
+
+
+def _swept_charts(rows: ReportRows, sweep: Callable[[str], str] | None) -> list[Image]:
+    with _sweeping_with(sweep):
+        return _charts(rows, lambda _text: None)
+
+
+def _phases(progress: bool) -> Callable[[str], None]:
+    """Says on a terminal what is being drawn (drawing takes seconds after reading ends)."""
+    import sys
+
+    stream = sys.stderr
+    shown = progress and getattr(stream, "isatty", lambda: False)()
+
+    def say(text: str) -> None:
+        if shown:
+            stream.write(f"\r{text:<78}" if text else "\r" + " " * 78 + "\r")
+            stream.flush()
+
+    return say
+
+
+class _Aside:
+    """``work()`` done in a forked process while this one does other work (two cores, half the
+    wait); done here where there is no fork, or if that process fails."""
+
+    def __init__(self, work: Callable[[], Any], fork: bool = True) -> None:
+        import multiprocessing
+
+        self.work = work
+        self.proc: Any = None
+        if not fork or "fork" not in multiprocessing.get_all_start_methods():
+            return
+        mp = multiprocessing.get_context("fork")
+        self.pipe, child = mp.Pipe(duplex=False)
+        self.proc = mp.Process(target=self._run, args=(child,), daemon=True)
+        self.proc.start()
+        child.close()
+
+    def _run(self, pipe: Any) -> None:
+        pipe.send(self.work())
+        pipe.close()
+
+    def result(self) -> Any:
+        if self.proc is not None:
+            try:
+                return self.pipe.recv()
+            except (EOFError, OSError):
+                pass            # the process died: do it here
+            finally:
+                self.proc.join()
+        return self.work()
 
 
 # A redacted report passes every text it shows through the redactor's final sweep: each value
@@ -147,7 +201,13 @@ _SWEEP: contextvars.ContextVar[Callable[[str], str] | None] = contextvars.Contex
 
 @contextlib.contextmanager
 def _sweeping(report: Report) -> Iterator[None]:
-    token = _SWEEP.set(report.sweep)
+    with _sweeping_with(report.sweep):
+        yield
+
+
+@contextlib.contextmanager
+def _sweeping_with(sweep: Callable[[str], str] | None) -> Iterator[None]:
+    token = _SWEEP.set(sweep)
     try:
         yield
     finally:
@@ -213,47 +273,50 @@ def _png(fig: Any) -> bytes:
     return buf.getvalue()
 
 
-def _ladders(trace: Trace, limit: int, notes: list[str]) -> list[Image]:
-    """The ladder of each call with a finding, worst finding first."""
-    call_ids: list[str] = []
-    for f in trace.findings_list:
-        if f.call_id and f.call_id not in call_ids and trace.timeline.call(f.call_id) is not None:
-            call_ids.append(f.call_id)
-    if len(call_ids) > limit:
-        notes.append(f"Ladders of the first {limit} of {len(call_ids)} calls with findings (worst first).")
-        call_ids = call_ids[:limit]
-    if not call_ids:
+def _ladders(rows: ReportRows, notes: list[str], say: Callable[[str], None]) -> list[Image]:
+    """The ladder of each of the worst calls with findings, worst finding first."""
+    calls = rows.worst_calls()
+    if rows.calls_with_findings > len(calls):
+        notes.append(f"Ladders of the first {len(calls)} of {rows.calls_with_findings} calls with findings "
+                     "(worst first).")
+    if not calls:
         return []
     try:
         from .ladder import ladder_figure
     except Exception as err:  # the ladder module is optional for a report
         return [Image("ladder", f"ladder-{n}", f"Call {cid}", note=f"ladder unavailable ({_why(err)})",
-                      call_id=cid) for n, cid in enumerate(call_ids, 1)]
+                      call_id=cid) for n, (cid, _, _) in enumerate(calls, 1)]
     out = []
-    for n, cid in enumerate(call_ids, 1):
-        found = trace.findings_of(cid)
-        rules = ", ".join(dict.fromkeys(f.rule for f in found))
-        title = f"Call {cid} ({rules})"
-        try:
-            out.append(Image("ladder", f"ladder-{n}", title, png=_png(ladder_figure(trace.timeline, cid, found)),
-                             call_id=cid))
-        except Exception as err:  # one call's drawing must not cost the report
-            out.append(Image("ladder", f"ladder-{n}", title, note=f"ladder unavailable ({_why(err)})", call_id=cid))
+    for n, (cid, timeline, found) in enumerate(calls, 1):
+        say(f"drawing the ladder of call {n} of {len(calls)}")
+        out.append(_ladder_image(n, cid, timeline, found, ladder_figure))
+    say("")
     return out
 
 
-def _charts(trace: Trace) -> list[Image]:
+def _ladder_image(n: int, cid: str, timeline: Timeline, found: list[Finding], draw: Any) -> Image:
+    rules = ", ".join(dict.fromkeys(f.rule for f in found))
+    title = f"Call {cid} ({rules})"
+    try:
+        return Image("ladder", f"ladder-{n}", title, png=_png(draw(timeline, cid, found)), call_id=cid)
+    except Exception as err:  # one call's drawing must not cost the report
+        return Image("ladder", f"ladder-{n}", title, note=f"ladder unavailable ({_why(err)})", call_id=cid)
+
+
+def _charts(rows: ReportRows, say: Callable[[str], None]) -> list[Image]:
     try:
         from .charts import CHARTS
     except Exception as err:
         return [Image("chart", "chart-1", "Charts", note=f"charts unavailable ({_why(err)})")]
     out = []
     for n, (name, draw) in enumerate(CHARTS.items(), 1):
+        say(f"drawing chart {n} of {len(CHARTS)}")
         title = str(name).replace("_", " ").replace("-", " ").capitalize()
         try:
-            out.append(Image("chart", f"chart-{n}", title, png=_png(draw(trace))))
+            out.append(Image("chart", f"chart-{n}", title, png=_png(draw(rows.charts))))
         except Exception as err:
             out.append(Image("chart", f"chart-{n}", title, note=f"chart unavailable ({_why(err)})"))
+    say("")
     return out
 
 
@@ -277,7 +340,7 @@ def _counts(findings: list[Finding]) -> str:
 
 
 def _span(report: Report) -> str:
-    first, last = report.trace.timeline.time_span
+    first, last = report.rows.first, report.rows.last
     if first is None or last is None:
         return "no timed messages"
     return f"{_time(first)} to {_time(last)} UTC ({(last - first).total_seconds():.1f} s)"
@@ -367,10 +430,9 @@ def _skip_lines(report: Report) -> list[str]:
 
 
 def _call_rows(report: Report) -> list[list[str]]:
-    df = report.trace.calls
     rows = []
-    for rec in df.head(MAX_CALL_ROWS).to_dict(orient="records"):
-        rows.append([_cell(rec["call_id"]), _time(_py(rec["first_time"])), _cell(rec["outcome"]),
+    for rec in report.rows.call_table(MAX_CALL_ROWS):
+        rows.append([_cell(rec["call_id"]), _time(rec["first_time"]), _cell(rec["outcome"]),
                      _cell(rec["final_status"]), _cell(rec["from_uri"]), _cell(rec["to_uri"]),
                      _cell(rec["dialogs"]), _cell(rec["messages"]), _cell(rec["findings"])])
     return rows
@@ -382,34 +444,21 @@ def _cell(value: Any) -> str:
 
 
 def _py(value: Any) -> Any:
-    """A DataFrame cell as a plain, JSON-safe Python value (NaN / NA / NaT → None)."""
-    if value is None:
-        return None
-    try:
-        import pandas as pd
-
-        if value is pd.NaT or (not isinstance(value, (str, bytes, list, tuple, dict)) and pd.isna(value)):
-            return None
-        if isinstance(value, pd.Timestamp):
-            return value.to_pydatetime()
-    except (TypeError, ValueError):
-        pass
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()   # numpy scalar
+    """A row's value as a plain, JSON-safe Python value (NaN → None)."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
 
 
-def _json_rows(df: Any) -> list[dict[str, Any]]:
-    rows = []
-    for rec in df.to_dict(orient="records"):
+def _json_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for rec in rows:
         row = {}
         for key, value in rec.items():
             value = _py(value)
             row[str(key)] = value.isoformat() if isinstance(value, datetime) else value
-        rows.append(row)
-    return rows
+        out.append(row)
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -425,7 +474,7 @@ def render_json(report: Report) -> str:
     ``tables``: ``{"dialogs": [...], "calls": [...]}``.
     """
     doc = report.diagnosis.as_dict()
-    doc["tables"] = {"dialogs": _json_rows(report.trace.dialogs), "calls": _json_rows(report.trace.calls)}
+    doc["tables"] = {"dialogs": _json_rows(report.rows.dialog_table()), "calls": _json_rows(report.rows.call_table())}
     doc["redacted"] = report.redacted
     if report.sweep is not None:
         doc = _swept_doc(json.loads(json.dumps(doc, default=str)), report.sweep)
@@ -596,8 +645,8 @@ def _render_html(report: Report) -> str:
 
     out.append('<section id="calls"><h2>Calls</h2>')
     out.append(_table(CALL_HEADER, _call_rows(report), "calls"))
-    if len(report.trace.timeline.calls) > MAX_CALL_ROWS:
-        out.append(f'<p class="note">First {MAX_CALL_ROWS} of {len(report.trace.timeline.calls)} calls.</p>')
+    if report.rows.call_count > MAX_CALL_ROWS:
+        out.append(f'<p class="note">First {MAX_CALL_ROWS} of {report.rows.call_count} calls.</p>')
     out.append("</section>")
     for line in report.notes:
         out.append(f'<p class="note">{esc(line)}</p>')

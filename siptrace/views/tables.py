@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ..correlate.calls import Call, Dialog
 from ..rules.findings import Finding
 from ..correlate.statemachine import State
 from ..correlate.timeline import Timeline
+
+if TYPE_CHECKING:   # the row functions serve the streamed report too, which needs no pandas
+    import pandas as pd
 
 TIME = "datetime64[ns, UTC]"
 
@@ -53,6 +54,8 @@ FINDING_COLUMNS: dict[str, str] = {
 
 def frame(rows: Iterable[dict[str, Any]], columns: dict[str, str]) -> pd.DataFrame:
     """A DataFrame with exactly these columns and dtypes, however many rows."""
+    import pandas as pd
+
     df = pd.DataFrame(list(rows), columns=list(columns))
     for name, dtype in columns.items():
         if dtype == TIME:
