@@ -789,7 +789,7 @@ def write_report(report: Report, output: str | Path) -> list[Path]:
     elif fmt == "json":
         write_atomically(out, render_json(report))
     elif fmt == "text":
-        write_atomically(out, render_text(report))
+        write_atomically(out, printable(render_text(report)))      # read in a terminal: no control sequences
     elif fmt == "md":
         folder = out.with_name(f"{out.stem}_files")
         text, files = render_markdown(report, folder.name)
