@@ -145,7 +145,10 @@ def test_cli_jobs_gives_the_same_report(generated, tmp_path, options):
     assert one.stdout == two.stdout
     assert one.stdout.count("failed-call") > 10
     if options[-1] in ("json", "text"):    # texts made in the workers = texts made from the findings
-        found = diagnose_stream([str(generated)])
+        from siptrace.views.patterns import CallNotes
+        from siptrace.views.render import NotedDiagnosis
+
+        found = NotedDiagnosis.of(diagnose_stream([str(generated)], ladders=CallNotes()))   # as the CLI runs it
         if options[-1] == "json":
             out = io.StringIO()
             found.write_json(out)

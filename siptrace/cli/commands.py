@@ -342,18 +342,22 @@ def diagnose(files: tuple[str, ...], input_format: str | None, quiet: bool, um_f
     from ..run.diagnose import finding_json
     from ..views.render import diagnosis_lines, finding_text, finding_text_verbose
     from ..run.parallel import diagnose_parallel
-    from ..views.ladder import ladder_text
+    from ..views.patterns import CallNotes
+    from ..views.render import NotedDiagnosis
 
     ctx = Context.of(um_fqdn, edge_fqdn, pool_fqdn)
     wanted = resolve_all(call_ids, files, input_format)
-    # each finding's output is made where the finding is (side by side in the workers)
+    # each finding's output is made where the finding is (side by side in the workers), and so is
+    # each call's note: its kind and headline (and its ladder with -v)
     render = finding_json if fmt == "json" else finding_text_verbose if verbose else finding_text
+    notes = CallNotes(ctx, ladder=verbose and fmt == "text")
     result = diagnose_parallel(files, ctx, input_format=input_format, progress=not quiet,
-                               ladders=ladder_text if verbose and fmt == "text" else None, jobs=jobs, render=render)
+                               ladders=notes, jobs=jobs, render=render)
     if wanted:
         from dataclasses import replace
 
         result = replace(result, findings=[f for f in result.findings if f.call_id in wanted])
+    result = NotedDiagnosis.of(result)
     if fmt == "json":
         result.write_json(sys.stdout)
     else:

@@ -50,7 +50,7 @@ from ..rules import RULES, Rule, run_rules
 from .spill import FindingWriter, spill_directory
 from ..correlate.timeline import Timeline, build_timeline
 
-# a view's drawing of one call (timeline, Call-ID, the call's findings → text), made in the worker
+# a view's text of one call (timeline, Call-ID, the call's findings → text, "" for none), made in the worker
 Ladder = Callable[[Timeline, str, list[Finding]], str]
 
 _NO_CALL = "(no Call-ID)"
@@ -156,9 +156,9 @@ def diagnose_stream(paths: str | Sequence[str], ctx: Context | None = None,
                     hold: float = HOLD) -> Diagnosis:
     """Diagnose in bounded memory; the result has findings and counts, no timeline.
 
-    With ``ladders`` (a view's drawing function, e.g. `ladder_text`), the ladder
-    of every call with a finding at warning or above is drawn while the call is
-    still in memory (``Diagnosis.ladders``).
+    With ``ladders`` (a view's function, e.g. `siptrace.views.patterns.CallNotes`),
+    each call's text is made while the call is still in memory and kept in
+    ``Diagnosis.ladders`` when not empty.
     A ``share`` limits the run to one worker's part of the records
     (`siptrace.parallel`); a ``meter`` replaces the progress line; an
     ``estimator`` given by the caller collects the clock differences.
@@ -232,10 +232,14 @@ def _diagnose(paths: str | Sequence[str], ctx: Context, rules: Sequence[type[Rul
         timeline = build_timeline(items, inputs, estimator, end=now)
         found = run_rules(timeline, ctx, rules)
         findings.add(found)
-        if ladders is not None:
-            for cid in {f.call_id for f in found if f.call_id and f.severity.rank >= 1}:
-                if timeline.call(cid) is not None:
-                    drawn[cid] = ladders(timeline, cid, [f for f in found if f.call_id == cid])
+        if ladders is not None:      # every call: the view says which it keeps ("" for none)
+            of_call: dict[str, list[Finding]] = {}
+            for f in found:
+                of_call.setdefault(f.call_id or "", []).append(f)
+            for call in timeline.calls:
+                text = ladders(timeline, call.call_id, of_call.get(call.call_id, []))
+                if text:
+                    drawn[call.call_id] = text
         summary.messages += len(timeline.messages)
         summary.sightings += timeline.sightings
         for call in timeline.calls:
