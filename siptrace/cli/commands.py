@@ -165,6 +165,7 @@ def main(traceback: bool, sip_ports: tuple[int, ...]) -> None:
         siptrace diagnose fe01.log edge01.log --um-fqdn um01.contoso.com --format json
         siptrace messages samples/um-ack-retarget-bye.fe.log --call-id 5a33 | head
         siptrace ladder samples/um-ack-retarget-bye.fe.log --call-id 5a33 -o flow.svg
+        siptrace compare samples/um-edge-fails-internal-works.fe.log -o compare.png
         siptrace report samples/um-ack-retarget-bye.fe.log -o report.html --redact
         siptrace rules ack-retarget-bye
 
@@ -397,9 +398,11 @@ def rules(rule_id: str | None) -> None:
 
 def _register_views() -> None:
     """The view commands live in their own modules (they pull in matplotlib)."""
+    from .cmd_compare import compare_command
     from .cmd_ladder import ladder_command
 
     main.add_command(ladder_command, "ladder")
+    main.add_command(compare_command, "compare")
     try:
         from .cmd_report import report_command
     except ImportError:  # pragma: no cover - the report module is optional at run time

@@ -76,7 +76,8 @@ def _is_phone(sip: SipMessage) -> bool:
         return False
     if uri.scheme == "tel" or (uri.param("user") or "").lower() == "phone":
         return True
-    return bool(uri.user) and uri.user.startswith("+") and uri.user[1:].isdigit()   # type: ignore[union-attr]
+    user = uri.user or ""
+    return user.startswith("+") and user[1:].isdigit()
 
 
 def _sent_to(message: Message) -> str | None:
@@ -331,13 +332,13 @@ def patterns(findings: Iterable[Finding], notes: Mapping[str, CallNote]) -> list
         hit: dict[CallKind, int] = defaultdict(int)
         times = []
         for call_id in p.calls:
-            n = notes.get(call_id)
-            if n is None:
+            seen = notes.get(call_id)
+            if seen is None:
                 continue
-            if n.kind is not None:
-                hit[n.kind] += 1
-            if n.start is not None:
-                times.append((n.start, call_id))
+            if seen.kind is not None:
+                hit[seen.kind] += 1
+            if seen.start is not None:
+                times.append((seen.start, call_id))
         times.sort(key=lambda pair: (instant(pair[0]), pair[1]))
         if times:
             p.first, p.last = times[0][0], times[-1][0]

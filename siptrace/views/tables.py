@@ -7,7 +7,6 @@ so an empty trace still gives typed, empty frames.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -46,14 +45,18 @@ CALL_COLUMNS: dict[str, str] = {
     "headline": "string",           # calls with a finding: who called whom, how it went, the root cause
 }
 
-FINDING_COLUMNS: dict[str, str] = {
-    "rule": "string", "severity": "string", "summary": "string", "call_id": "string", "time": TIME,
-    "file": "string", "line": "Int64", "evidence": "int64", "inferred": "bool", "facts": "string",
+# severity sorts and compares as it ranks: info < warning < error (df[df.severity >= "warning"])
+SEVERITY = pd.CategoricalDtype(["info", "warning", "error"], ordered=True)
+
+FINDING_COLUMNS: dict[str, Any] = {
+    "rule": "string", "severity": SEVERITY, "summary": "string", "call_id": "string", "time": TIME,
+    "file": "string", "line": "Int64", "evidence": "int64", "inferred": "bool",
+    "facts": "object",                           # a dict of the finding's facts, as the JSON gives them
     "id": "string", "caused_by": "string",      # a symptom's caused_by is the id of its root cause
 }
 
 
-def frame(rows: Iterable[dict[str, Any]], columns: dict[str, str]) -> pd.DataFrame:
+def frame(rows: Iterable[dict[str, Any]], columns: dict[str, Any]) -> pd.DataFrame:
     """A DataFrame with exactly these columns and dtypes, however many rows."""
     df = pd.DataFrame(list(rows), columns=list(columns))
     for name, dtype in columns.items():
@@ -152,7 +155,7 @@ def finding_rows(findings: list[Finding]) -> Iterable[dict[str, Any]]:
             "rule": f.rule, "severity": f.severity.value, "summary": f.summary, "call_id": f.call_id,
             "time": f.time, "file": first.origin.file if first else None,
             "line": first.origin.line if first else None, "evidence": len(f.evidence),
-            "inferred": bool(f.inferred), "facts": json.dumps(dict(f.facts), default=str),
+            "inferred": bool(f.inferred), "facts": dict(f.facts),
             "id": f.id, "caused_by": f.cause,
         }
 
