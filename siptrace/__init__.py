@@ -32,6 +32,10 @@ def __getattr__(name: str):  # type: ignore[no-untyped-def]
     raise AttributeError(f"module 'siptrace' has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | {"Trace", "load"})
+
+
 __all__ = [
     "__version__", "Trace", "load", "Context", "Diagnosis", "diagnose", "Evidence", "Finding", "Severity",
     "RULES", "run_rules", "Timeline", "build_timeline", "load_timeline", "InputError", "SiptraceError", "CSeq", "DiagRecord", "Diagnostic", "Direction",

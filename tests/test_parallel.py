@@ -149,7 +149,10 @@ def test_cli_jobs_gives_the_same_report(generated, tmp_path, options):
     assert one.stdout == two.stdout
     assert one.stdout.count("failed-call") > 10
     if options[-1] in ("json", "text"):    # texts made in the workers = texts made from the findings
-        found = diagnose_stream([str(generated)])
+        from siptrace.views.patterns import CallNotes, NotedCalls
+        from siptrace.views.render import NotedDiagnosis
+
+        found = NotedDiagnosis.of(diagnose_stream([str(generated)], watcher=NotedCalls(CallNotes())))   # as the CLI
         if options[-1] == "json":
             out = io.StringIO()
             found.write_json(out)

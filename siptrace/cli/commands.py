@@ -165,6 +165,7 @@ def main(traceback: bool, sip_ports: tuple[int, ...]) -> None:
         siptrace diagnose fe01.log edge01.log --um-fqdn um01.contoso.com --format json
         siptrace messages samples/um-ack-retarget-bye.fe.log --call-id 5a33 | head
         siptrace ladder samples/um-ack-retarget-bye.fe.log --call-id 5a33 -o flow.svg
+        siptrace compare samples/um-edge-fails-internal-works.fe.log -o compare.png
         siptrace report samples/um-ack-retarget-bye.fe.log -o report.html --redact
         siptrace rules ack-retarget-bye
 
@@ -340,23 +341,22 @@ def diagnose(files: tuple[str, ...], input_format: str | None, quiet: bool, um_f
         siptrace diagnose fe.log edge.log --um-fqdn um01.contoso.com
     """
     from ..run.diagnose import finding_json
-    from ..run.job import DrawnLadders, Job
+    from ..run.job import Job, Selection
     from ..run.parallel import run_parallel
-    from ..views.ladder import ladder_text
-    from ..views.render import diagnosis_lines, finding_text, finding_text_verbose
+    from ..views.patterns import CallNotes, NotedCalls
+    from ..views.render import NotedDiagnosis, diagnosis_lines, finding_text, finding_text_verbose
 
-    from ..run.job import Selection
-
+    ctx = Context.of(um_fqdn, edge_fqdn, pool_fqdn)
     wanted = resolve_all(call_ids, files, input_format)     # unique prefixes, each naming one call
-    # each finding's output is made where the finding is (side by side in the workers)
+    # each finding's output is made where the finding is (side by side in the workers), and so is
+    # each call's note: its kind and headline (and its ladder with -v)
     render = finding_json if fmt == "json" else finding_text_verbose if verbose else finding_text
-    ladders = DrawnLadders(ladder_text) if verbose and fmt == "text" else None
-    job = Job.of(files, context=Context.of(um_fqdn, edge_fqdn, pool_fqdn), input_format=input_format,
-                 progress=not quiet, watcher=ladders, render=render,
+    notes = NotedCalls(CallNotes(ctx, ladder=verbose and fmt == "text"))
+    job = Job.of(files, context=ctx, input_format=input_format, progress=not quiet, watcher=notes, render=render,
                  selection=Selection(frozenset(wanted)) if wanted else Selection())
-    result = run_parallel(job, jobs)
-    if ladders is not None:
-        result.ladders = ladders.ladders
+    ran = run_parallel(job, jobs)
+    ran.ladders = notes.ladders          # each call's note, by Call-ID (what NotedDiagnosis reads)
+    result = NotedDiagnosis.of(ran)
     if fmt == "json":
         result.write_json(sys.stdout)
     else:
@@ -396,9 +396,11 @@ def rules(rule_id: str | None) -> None:
 
 def _register_views() -> None:
     """The view commands live in their own modules (they pull in matplotlib)."""
+    from .cmd_compare import compare_command
     from .cmd_ladder import ladder_command
 
     main.add_command(ladder_command, "ladder")
+    main.add_command(compare_command, "compare")
     try:
         from .cmd_report import report_command
     except ImportError:  # pragma: no cover - the report module is optional at run time

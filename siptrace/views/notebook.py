@@ -19,7 +19,7 @@ import pandas as pd
 
 from . import tables as frames
 from ..model.context import Context
-from ..correlate.calls import Call
+from .callview import CallView, ComparisonView
 from ..rules.findings import Finding
 from ..correlate.timeline import Timeline
 from ..read.filters import parse_time
@@ -53,16 +53,57 @@ class Trace:
     def findings(self) -> pd.DataFrame:
         return frames.findings_frame(self.findings_list)
 
+    @functools.cached_property
+    def verdict(self) -> str:
+        """The one sentence ``siptrace diagnose`` starts with."""
+        from ..run.diagnose import Diagnosis
+
+        return Diagnosis(self.timeline, self.context, self.findings_list).verdict()
+
+    @functools.cached_property
+    def patterns(self) -> pd.DataFrame:
+        """Each root cause's reach: one row per kind of call it hit (and the same place reached another way)."""
+        from .patterns import notes_of, patterns
+
+        rows = [{"rule": p.rule, "key": p.key, "kind": r.kind.label(), "hit": r.hit, "calls": r.calls,
+                 "first": p.first, "last": p.last, "text": p.text()}
+                for p in patterns(self.findings_list, notes_of(self.timeline, self.findings_list, self.context))
+                for r in p.reach]
+        return frames.frame(rows, PATTERN_COLUMNS)
+
     # -- navigation ---------------------------------------------------------
-    def call(self, call_id: str) -> Call:
+    def call(self, call_id: str) -> CallView:
+        """One call (its Call-ID, or a unique start of it): ``.messages``, ``.findings``, ``.headline``,
+        ``.ladder()``, ``.compare(other)``; ``.call`` is the correlated `Call`."""
         found = self.timeline.call(call_id)
         if found is None:
-            raise KeyError(f"no call with Call-ID {call_id!r} in this trace")
-        return found
+            starts = [c for c in self.timeline.calls if c.call_id.startswith(call_id)] if call_id else []
+            if len(starts) != 1:
+                raise KeyError(f"no call with Call-ID {call_id!r} in this trace"
+                               + (f" ({len(starts)} start with it)" if starts else ""))
+            found = starts[0]
+        return CallView(self, found)
+
+    def compare(self, a: str | None = None, b: str | None = None) -> ComparisonView:
+        """Two calls side by side, step by step, with the first point where they differ.
+
+        Without ``b``: call ``a`` (by default the worst failing call) beside the
+        best healthy call of the same kind; a `LookupError` says when there is none.
+        """
+        from .callview import compare_calls
+        from .compare import pick
+
+        if a is not None and b is not None:
+            return compare_calls(self, self.call(a).call_id, self.call(b).call_id)
+        chosen = pick(self.timeline, self.findings_list, self.context, self.call(a).call_id if a else None)
+        if chosen.failing is None or chosen.healthy is None:
+            raise LookupError(chosen.note)
+        return compare_calls(self, chosen.healthy, chosen.failing)
 
     def findings_of(self, call_id: str) -> list[Finding]:
         return [f for f in self.findings_list if f.call_id == call_id]
 
+    @property
     def failing_call_id(self) -> str | None:
         """The Call-ID of the worst finding's call (findings are sorted worst first)."""
         return next((f.call_id for f in self.findings_list if f.call_id), None)
@@ -85,9 +126,8 @@ class Trace:
 
     def _pick(self, call_id: str | None) -> str:
         """The call asked for (a clear KeyError if unknown), else the worst one, else the first."""
-        call_id = call_id or self.failing_call_id() or (self.timeline.calls[0].call_id if self.timeline.calls else "")
-        self.call(call_id)
-        return call_id
+        call_id = call_id or self.failing_call_id or (self.timeline.calls[0].call_id if self.timeline.calls else "")
+        return self.call(call_id).call_id
 
     @property
     def size(self) -> dict[str, int]:
@@ -151,6 +191,8 @@ def load(paths: str | Sequence[str], um_fqdn: str | Sequence[str] | None = None,
     return trace
 
 
+PATTERN_COLUMNS = {"rule": "string", "key": "string", "kind": "string", "hit": "int64", "calls": "int64",
+                   "first": frames.TIME, "last": frames.TIME, "text": "string"}
 LARGE_INPUT = 200_000_000   # bytes of input above which an unfiltered load warns
 
 

@@ -1,16 +1,19 @@
-"""Terminal text for ``siptrace diagnose``: the verdict, the findings (each root cause with its
-symptoms under it), then what was read."""
+"""Terminal text for ``siptrace diagnose``: the verdict, the patterns across calls, the findings
+(each root cause with its symptoms under it, its call's headline above it), then what was read."""
 
 from __future__ import annotations
 
 import functools
 import textwrap
 from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from typing import Any
 
 from ..run.diagnose import Diagnosis, rendered
 from ..model.words import plural
 from ..rules.findings import Finding, Severity
 from ..run.spill import severities
+from .patterns import CallNote, calls_json, decoded, notes_of, patterns
 
 WIDTH = 100
 _MARK = {Severity.ERROR: "ERROR", Severity.WARNING: "WARN ", Severity.INFO: "info "}
@@ -74,6 +77,8 @@ def diagnosis_lines(d: Diagnosis, verbose: bool = False, min_severity: Severity 
         yield ""
         yield from _read_lines(d)
         return
+    notes = call_notes(d)
+    yield from pattern_lines(d, notes)
     yield from _reading_notes(d)
     yield ""
     counts = severities(d.findings)
@@ -81,18 +86,61 @@ def diagnosis_lines(d: Diagnosis, verbose: bool = False, min_severity: Severity 
         yield (f"{plural(len(d.findings), 'finding')}: {counts[Severity.ERROR]} error, "
                f"{counts[Severity.WARNING]} warning, {counts[Severity.INFO]} info\n")
         drawn: set[str] = set()
+        headed: set[str] = set()
         for severity, call_id, text in rendered(d.findings, finding_text_verbose if verbose else finding_text):
             if severity.rank < min_severity.rank:
                 continue
+            note = notes.get(call_id or "")
+            if note is not None and note.headline and call_id not in headed and not text.startswith("  ↳"):
+                headed.add(note.call_id)       # above the call's first root cause
+                yield f"Call {note.call_id}: {note.headline}"
             yield text + "\n"
-            if verbose and call_id in d.ladders and call_id not in drawn:
-                drawn.add(call_id)
-                yield d.ladders[call_id] + "\n"
+            if verbose and note is not None and note.ladder and call_id not in drawn:
+                drawn.add(note.call_id)
+                yield note.ladder + "\n"
     else:
         yield ("No problems found." if not d.findings else
                f"No findings at {min_severity.value} or above ({len(d.findings)} below).")
         yield ""
     yield from _read_lines(d)
+
+
+MAX_PATTERNS = 3
+
+
+@dataclass
+class NotedDiagnosis(Diagnosis):
+    """A `Diagnosis` whose JSON adds ``patterns`` (root causes across calls) and ``calls`` (headlines)."""
+
+    @classmethod
+    def of(cls, d: Diagnosis) -> NotedDiagnosis:
+        return cls(**{f.name: getattr(d, f.name) for f in fields(d)})
+
+    def as_dict(self, findings: bool = True) -> dict[str, Any]:
+        doc = super().as_dict(findings)
+        notes = call_notes(self)
+        doc["patterns"] = [p.as_dict() for p in patterns(self.findings, notes)]
+        doc["calls_with_findings"] = calls_json(notes)
+        return doc
+
+
+def call_notes(d: Diagnosis) -> dict[str, CallNote]:
+    """What is known of each call: the notes a streamed run kept, else made from the timeline."""
+    if d.ladders:
+        return decoded(d.ladders)
+    if d.timeline is not None:
+        return notes_of(d.timeline, list(d.findings), d.context)
+    return {}
+
+
+def pattern_lines(d: Diagnosis, notes: dict[str, CallNote]) -> Iterator[str]:
+    """Right after the verdict: each root cause's reach among the calls of the same kind."""
+    found = patterns(d.findings, notes) if notes else []
+    for p in found[:MAX_PATTERNS]:
+        yield f"Across calls: {p.text()}"
+    if len(found) > MAX_PATTERNS:
+        more = len(found) - MAX_PATTERNS
+        yield f"Across calls: {plural(more, 'other root cause')} (--format json lists them under patterns)"
 
 
 def _reading_notes(d: Diagnosis) -> Iterator[str]:

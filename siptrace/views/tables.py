@@ -7,14 +7,14 @@ so an empty trace still gives typed, empty frames.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..correlate.calls import Call, Dialog
 from ..rules.findings import Finding
 from ..correlate.statemachine import State
 from ..correlate.timeline import Timeline
+from .headline import final_status, headline, invite_runs, outcome_of
 
 if TYPE_CHECKING:   # the row functions serve the streamed report too, which needs no pandas
     import pandas as pd
@@ -43,16 +43,23 @@ CALL_COLUMNS: dict[str, str] = {
     "dialogs": "int64", "messages": "int64", "outcome": "string", "final_status": "Int64",
     "from_uri": "string", "to_uri": "string", "findings": "int64", "worst_severity": "string",
     "file": "string", "line": "int64",
+    "headline": "string",           # calls with a finding: who called whom, how it went, the root cause
 }
 
-FINDING_COLUMNS: dict[str, str] = {
-    "rule": "string", "severity": "string", "summary": "string", "call_id": "string", "time": TIME,
-    "file": "string", "line": "Int64", "evidence": "int64", "inferred": "bool", "facts": "string",
+# severity sorts and compares as it ranks: info < warning < error (df[df.severity >= "warning"]);
+# the dtype is made in `frame`, so the row functions need no pandas
+SEVERITY = "severity"
+_SEVERITY_ORDER = ["info", "warning", "error"]
+
+FINDING_COLUMNS: dict[str, Any] = {
+    "rule": "string", "severity": SEVERITY, "summary": "string", "call_id": "string", "time": TIME,
+    "file": "string", "line": "Int64", "evidence": "int64", "inferred": "bool",
+    "facts": "object",                           # a dict of the finding's facts, as the JSON gives them
     "id": "string", "caused_by": "string",      # a symptom's caused_by is the id of its root cause
 }
 
 
-def frame(rows: Iterable[dict[str, Any]], columns: dict[str, str]) -> pd.DataFrame:
+def frame(rows: Iterable[dict[str, Any]], columns: dict[str, Any]) -> pd.DataFrame:
     """A DataFrame with exactly these columns and dtypes, however many rows."""
     import pandas as pd
 
@@ -60,6 +67,8 @@ def frame(rows: Iterable[dict[str, Any]], columns: dict[str, str]) -> pd.DataFra
     for name, dtype in columns.items():
         if dtype == TIME:
             df[name] = pd.to_datetime(df[name], utc=True).astype(TIME)
+        elif dtype == SEVERITY:
+            df[name] = df[name].astype(pd.CategoricalDtype(_SEVERITY_ORDER, ordered=True))
         else:
             df[name] = df[name].astype(dtype)
     return df
@@ -115,24 +124,14 @@ def dialog_rows(timeline: Timeline) -> Iterable[dict[str, Any]]:
         yield _dialog_row(timeline, d)
 
 
-def call_outcome(timeline: Timeline, call: Call) -> tuple[str, int | None]:
-    """answered / failed / cancelled / no answer / other, and the INVITE's final status."""
-    runs = [timeline.run_of(d) for d in call.dialogs]
-    runs = [r for r in runs if r is not None]
-    if not runs:
-        return "other", None
-    states = {r.state for r in runs}
-    statuses = [m.sip.status for r in runs for m in r.dialog.responses("INVITE")
-                if (m.sip.status or 0) >= 200 and not m.is_retransmission]
-    final = statuses[-1] if statuses else None
-    if states & {State.CONFIRMED, State.ACKED, State.TERMINATING, State.TERMINATED}:
-        ok = [s for s in statuses if s and 200 <= s < 300]
-        return "answered", ok[0] if ok else final
-    if states & {State.CANCELLED, State.CANCELLING}:
-        return "cancelled", final
-    if State.FAILED in states:
-        return "failed", final
-    return "no answer", final
+def call_outcome(timeline: Timeline, call: Call, findings: Sequence[Finding] = ()) -> tuple[str, int | None]:
+    """answered / dropped / failed / cancelled / no answer / other, and the INVITE's final status.
+
+    The same words as the call's headline (`siptrace.views.headline`): an answered call that
+    its root cause tore down is *dropped*.
+    """
+    runs = invite_runs(timeline, call)
+    return outcome_of(runs, findings), final_status(runs)[0]
 
 
 def call_rows(timeline: Timeline, findings: list[Finding]) -> Iterable[dict[str, Any]]:
@@ -140,9 +139,9 @@ def call_rows(timeline: Timeline, findings: list[Finding]) -> Iterable[dict[str,
     for f in findings:
         by_call.setdefault(f.call_id, []).append(f)
     for call in timeline.calls:
-        outcome, status = call_outcome(timeline, call)
-        first = call.messages[0].sip if call.messages else None
         found = by_call.get(call.call_id, [])
+        outcome, status = call_outcome(timeline, call, found)
+        first = call.messages[0].sip if call.messages else None
         worst = max((f.severity for f in found), key=lambda s: s.rank, default=None)
         yield {
             "call_id": call.call_id, "first_time": call.first_time, "last_time": call.last_time,
@@ -152,6 +151,7 @@ def call_rows(timeline: Timeline, findings: list[Finding]) -> Iterable[dict[str,
             "to_uri": first.to.uri_text if first and first.to else None,
             "findings": len(found), "worst_severity": worst.value if worst else None,
             "file": first.origin.file if first else None, "line": first.origin.line if first else 0,
+            "headline": headline(timeline, call, found).text() if found else None,
         }
 
 
@@ -162,7 +162,7 @@ def finding_rows(findings: list[Finding]) -> Iterable[dict[str, Any]]:
             "rule": f.rule, "severity": f.severity.value, "summary": f.summary, "call_id": f.call_id,
             "time": f.time, "file": first.origin.file if first else None,
             "line": first.origin.line if first else None, "evidence": len(f.evidence),
-            "inferred": bool(f.inferred), "facts": json.dumps(dict(f.facts), default=str),
+            "inferred": bool(f.inferred), "facts": dict(f.facts),
             "id": f.id, "caused_by": f.cause,
         }
 
