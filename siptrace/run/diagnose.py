@@ -18,6 +18,7 @@ from ..model.context import Context
 from ..model.resultcodes import symbol_for
 from ..rules import diagcodes
 from ..rules.findings import Finding, Severity
+from .clock import steady_end
 from .jsontext import indented
 from ..read.reader import InputStats
 from ..rules import RULES, Rule, run_rules
@@ -288,7 +289,8 @@ def run_in_memory(job: Job) -> Diagnosis:
         items = job.redactor.redact_items(items)
         stats = [job.redactor.redact_stats(s) for s in stats]
         ctx = job.redactor.redact_context(ctx)
-    timeline = build_timeline(items, stats)
+    # the trace ends where the streamed runner's clock ends, not at a record stamped far ahead
+    timeline = build_timeline(items, stats, end=steady_end(items, job.limits.idle))
     findings = run_rules(timeline, ctx, job.rules)
     if job.watcher is not None:
         job.watcher.judged(timeline, findings)

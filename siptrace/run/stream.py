@@ -51,6 +51,7 @@ from ..read.partition import Share
 from ..read.progress import Progress
 from ..read.reader import InputStats, read_any
 from ..rules import run_rules
+from .clock import SteadyClock
 from .diagnose import Diagnosis, Summary
 from .job import HOLD, Job, job_of
 from .spill import FindingWriter, spill_directory
@@ -59,43 +60,13 @@ _NO_CALL = "(no Call-ID)"
 _DIALOG_METHODS = frozenset({"INVITE", "UPDATE", "INFO", "BYE"})
 
 
-class SteadyClock:
-    """Trace time that moves forward, and not on the word of one record.
-
-    A time more than ``jump`` seconds away from the clock (ahead or behind) is
-    taken only when the next time agrees (a gap in the trace, a clock set
-    back: ``stepped_back`` says so); a single one is an outlier (a flipped
-    digit, a record written late).  A time a little behind leaves it as it is.
-    """
-
-    __slots__ = ("now", "stepped_back", "_far", "_jump")
-
-    def __init__(self, jump: float) -> None:
-        self.now: datetime | None = None
-        self.stepped_back = False
-        self._far: datetime | None = None
-        self._jump = timedelta(seconds=jump)
-
-    def see(self, when: datetime) -> datetime:
-        now = self.now
-        if now is None or now <= when <= now + self._jump:
-            self.now, self._far = when, None
-        elif now - self._jump <= when < now:
-            self._far = None            # a little behind: the clock stays
-        elif self._far is None or abs(when - self._far) > self._jump:
-            self._far = when            # far away: wait for the next record
-        else:
-            self.stepped_back = when < now
-            self.now, self._far = max(when, self._far) if when > now else when, None
-        return self.now     # type: ignore[return-value]
-
-
 class _Bucket:
-    __slots__ = ("items", "last", "open", "expires")
+    __slots__ = ("items", "last", "seen", "open", "expires")
 
     def __init__(self) -> None:
         self.items: list[Item] = []
         self.last: datetime | None = None
+        self.seen = 0                               # the number of the item that came last
         self.open: dict[frozenset, bool] | None = None   # dialogs not ended yet → answered?
         self.expires: int | None = None             # longest session interval seen (RFC 4028)
 
@@ -260,6 +231,7 @@ class _Run:
         self.recently: OrderedDict[str, set[tuple]] = OrderedDict()   # calls judged lately: their dialogs
         self.ready: dict[str, _Bucket] = {}      # calls gone quiet, judged together (see `BATCH`)
         self.clock = SteadyClock(job.limits.idle)
+        self.count = 0                  # items put with their calls so far
 
     # -- the loop --------------------------------------------------------------
     def run(self) -> Diagnosis:
@@ -330,6 +302,8 @@ class _Run:
         bucket.items.append(item)
         if isinstance(item, SipMessage):
             bucket.note(item)
+        self.count += 1
+        bucket.seen = self.count
         if self.clock.now is not None:
             bucket.last = self.clock.now      # news of the call, in steady trace time
         if len(bucket.items) < self.job.limits.max_messages:
@@ -346,8 +320,8 @@ class _Run:
         buckets = self.buckets
         while buckets:
             oldest_id, oldest = next(iter(buckets.items()))
-            if oldest.last is None or oldest.last >= cutoff:
-                break
+            if oldest.last is None or oldest.last >= cutoff or oldest.seen > self.count - SteadyClock.WINDOW:
+                break       # the clock follows the median of the last records: those are news to it yet
             self._gone_quiet(oldest_id)
 
     def _gone_quiet(self, call_id: str) -> None:
