@@ -177,7 +177,8 @@ class ResultCode:
 # ---------------------------------------------------------------------------
 
 def _text(tok: object) -> str:
-    return getattr(tok, "value", tok)  # type: ignore[return-value]
+    value = getattr(tok, "value", None)     # a Token's text; a plain string is its own
+    return value if isinstance(value, str) else str(tok)
 
 
 def _is_token(node: object) -> bool:

@@ -20,6 +20,7 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from typing import Any
 
 from .framing import BLOCK, MAX_RECORD, Junk, Piece, RawRecord, Truncated, frame_blocks
 from .partition import Share
@@ -115,15 +116,15 @@ def write_index(path: str, points: tuple[int, ...], part: int, count: int, out: 
 
     last_part = part == len(points) - 2
     tmp = out + ".tmp"
-    with open(tmp, "wb") as f:
+    with open(tmp, "wb") as index:
         chunk: dict[int, list] = {}
         size = 0
         for piece in frame_blocks(blocks(), first_line=line, first_offset=lo,
                                   newlines=lambda n: newlines.__setitem__(0, n)):
             if isinstance(piece, RawRecord):
-                entry: object = (piece.offset, len(piece.data), piece.line)
+                entry: tuple[Any, ...] | Piece = (piece.offset, len(piece.data), piece.line)
                 if piece.note is not None:
-                    entry = (*entry, piece.note)
+                    entry = (piece.offset, len(piece.data), piece.line, piece.note)
                 owner = share.owner(piece.data)
             else:
                 if isinstance(piece, Truncated) and piece.at_eof and not last_part:
@@ -135,10 +136,10 @@ def write_index(path: str, points: tuple[int, ...], part: int, count: int, out: 
             chunk.setdefault(owner, []).append(entry)
             size += 1
             if size >= CHUNK:
-                pickle.dump(chunk, f, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump(chunk, index, protocol=pickle.HIGHEST_PROTOCOL)
                 chunk, size = {}, 0
         chunk[-1] = [newlines[0]]
-        pickle.dump(chunk, f, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(chunk, index, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, out)
 
 

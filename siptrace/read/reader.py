@@ -75,20 +75,8 @@ class InputStats:
 
     def count(self, item: Item) -> None:
         self.records += 1
-        kind = item.kind
-        if kind is Kind.SIP:
-            self.sip += 1
-            if item.problems:   # type: ignore[union-attr]
-                self.with_problems += 1
-                if len(self.problem_examples) < KEEP_SKIPPED:
-                    self.problem_examples.append(item)   # type: ignore[arg-type]
-        elif kind is Kind.DIAGNOSTIC:
-            self.diagnostic += 1
-        elif kind is Kind.OTHER:
-            self.other += 1
-        else:
-            assert isinstance(item, Skipped)
-            if kind is Kind.ERROR:
+        if isinstance(item, Skipped):
+            if item.error:
                 self.errors += 1
             else:
                 self.skipped += 1
@@ -96,6 +84,17 @@ class InputStats:
             if len(self.examples) < KEEP_SKIPPED:
                 self.examples.append(item)
             return
+        kind = item.kind
+        if kind is Kind.SIP:
+            self.sip += 1
+            if isinstance(item, SipMessage) and item.problems:
+                self.with_problems += 1
+                if len(self.problem_examples) < KEEP_SKIPPED:
+                    self.problem_examples.append(item)
+        elif kind is Kind.DIAGNOSTIC:
+            self.diagnostic += 1
+        else:
+            self.other += 1
         when = item.time
         if when is not None:
             if self.first_time is None or when < self.first_time:
@@ -176,10 +175,11 @@ def _embedded_sip(piece: Junk, name: str, stats: InputStats, part: Part | None) 
     items = read_embedded(piece.data, name, piece.line, piece.offset)
     if not any(isinstance(item, SipMessage) for item in items):
         if part is None or part.keeps_rest:
-            item = Skipped(origin=Origin(name, piece.line, piece.offset), reason=_junk_reason(piece),
-                           context=f"{piece.lines} line(s)", excerpt=piece.data[:200].decode("utf-8", errors="replace"))
-            stats.count(item)
-            yield item
+            skipped = Skipped(origin=Origin(name, piece.line, piece.offset), reason=_junk_reason(piece),
+                              context=f"{piece.lines} line(s)",
+                              excerpt=piece.data[:200].decode("utf-8", errors="replace"))
+            stats.count(skipped)
+            yield skipped
         return
     for item in items:
         mine = part is None or (part.keeps_call(item.call_id) if isinstance(item, SipMessage) else part.keeps_rest)

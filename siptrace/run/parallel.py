@@ -131,9 +131,12 @@ class _SharedMeter(Progress):
         self.counters = counters
         self.base = index * _COUNTERS
 
-    def update(self, *values: int) -> None:      # every time: the parent draws, not the worker
-        for i, value in enumerate(values[:_COUNTERS]):
-            self.counters[self.base + i] = value
+    def update(self, done: int, records: int, sip: int, findings: int | None = None) -> None:
+        # every time: the parent draws, not the worker
+        base, counters = self.base, self.counters
+        counters[base], counters[base + 1], counters[base + 2] = done, records, sip
+        if findings is not None:
+            counters[base + 3] = findings
 
     def close(self) -> None:
         pass
