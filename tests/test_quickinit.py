@@ -10,9 +10,10 @@ import pytest
 
 from siptrace.rules import findings
 from siptrace.model import sip as model
+from siptrace.model import values
 from siptrace.model.quickinit import quick_init
 
-CLASSES = [obj for mod in (model, findings) for obj in vars(mod).values()
+CLASSES = [obj for mod in (model, values, findings) for obj in vars(mod).values()
            if isinstance(obj, type) and obj.__module__ == mod.__name__ and dataclasses.is_dataclass(obj)
            and hasattr(obj.__init__, "__wrapped__")]
 

@@ -36,6 +36,9 @@ The picture (RFC 3261 §13, §15, §17 folded into one dialog's view):
                                             v                v
                                         TERMINATING --final to BYE--> TERMINATED
 
+A new INVITE after FAILED or CANCELLED (a challenge answered with 401/407, a
+call cancelled and placed again with the same tags) starts again at CALLING.
+
 Deviation: a BYE straight after 2xx with no ACK (CONFIRMED --BYE-->) is
 accepted, since that is how a UAS ends a call whose ACK never came
 (§13.3.1.4: after 64*T1 without ACK "the UAS SHOULD ... send a BYE").
@@ -125,7 +128,9 @@ TRANSITIONS: dict[tuple[State, Input], State] = {
     (S.CANCELLING, I.FAILURE): S.CANCELLED,          # 487 Request Terminated
     (S.CANCELLING, I.SUCCESS_2XX): S.CONFIRMED,      # the 200 crossed the CANCEL
     (S.CANCELLED, I.ACK): S.CANCELLED,
+    (S.CANCELLED, I.INVITE): S.CALLING,              # a new attempt in the same dialog
     (S.FAILED, I.ACK): S.FAILED,                     # ACK for a non-2xx (§17.1.1.3)
+    (S.FAILED, I.INVITE): S.CALLING,                 # a new attempt (after 401/407, say)
     (S.CONFIRMED, I.ACK): S.ACKED,
     (S.CONFIRMED, I.BYE): S.TERMINATING,             # UAS gave up waiting for the ACK
     (S.CONFIRMED, I.IN_DIALOG): S.CONFIRMED,
@@ -241,12 +246,9 @@ def run(dialog: Dialog) -> DialogRun:
             opening = cseq.number if cseq else opening     # a new attempt in the same dialog
         new = TRANSITIONS.get((state, given))
         if new is None:
-            if given is Input.INVITE and state in (State.FAILED, State.CANCELLED):
-                new = State.CALLING          # a new attempt (e.g. after 401/407)
-            else:
-                result.events.append(Event(EventKind.UNEXPECTED, message.time, message, state, state, given,
-                                           note=f"{message.sip.summary} in state {state.value}"))
-                continue
+            result.events.append(Event(EventKind.UNEXPECTED, message.time, message, state, state, given,
+                                       note=f"{message.sip.summary} in state {state.value}"))
+            continue
         event = Event(EventKind.TRANSITION, message.time, message, state, new, given)
         result.events.append(event)
         result.state = new

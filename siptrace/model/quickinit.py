@@ -54,7 +54,7 @@ def quick_init(cls: C) -> C:
     init.__module__ = cls.__module__
     init.__doc__ = cls.__init__.__doc__
     init.__wrapped__ = cls.__init__    # the dataclass's own: its signature, and a reference for tests
-    cls.__init__ = init   # type: ignore[misc]
+    setattr(cls, "__init__", init)    # noqa: B010 - a method put in place after the class is made
     return cls
 
 

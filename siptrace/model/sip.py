@@ -1,7 +1,9 @@
 """The data model: plain frozen dataclasses, built from parse results.
 
 Nothing here parses text or does I/O; `recordparse` and `values` build these
-objects, and tests can build them directly.  Every object that came from a
+objects, and tests can build them directly.  The header value classes (`Uri`,
+`NameAddr`, `Via`, `CSeq`, `Diagnostic`, `ResultCode`) live in `values`, beside
+their parsers, and are named here too.  Every object that came from a
 file carries an `Origin` so evidence can always point back at file:line.
 Header values are kept as text and parsed on demand (cached), because most
 values of most messages are never looked at.
@@ -17,6 +19,8 @@ from typing import Any, TypeVar
 
 from . import values as _v
 from .quickinit import quick_init
+from .values import CSeq, Diagnostic, NameAddr, ResultCode, Uri, Via
+from .values import Params as Params, param_of as param_of     # named here as before
 
 T = TypeVar("T")
 
@@ -53,113 +57,6 @@ class Origin:
         return (Origin, (self.file, self.line, self.offset))
 
 
-# ---------------------------------------------------------------------------
-# Header values
-# ---------------------------------------------------------------------------
-
-Params = tuple[tuple[str, str | None], ...]
-
-
-def param_of(params: Params, name: str) -> str | None:
-    """Value of a parameter by case-insensitive name ("" for a flag, None if absent)."""
-    low = name.lower()
-    for key, value in params:
-        if key.lower() == low:
-            return "" if value is None else value
-    return None
-
-
-@quick_init
-@dataclass(frozen=True, slots=True)
-class Uri:
-    """A SIP/SIPS/tel/other URI (RFC 3261 §19.1.1, RFC 3966)."""
-
-    text: str
-    scheme: str
-    user: str | None = None
-    password: str | None = None
-    host: str | None = None
-    port: int | None = None
-    params: Params = ()
-    headers: str | None = None
-
-    def param(self, name: str) -> str | None:
-        return param_of(self.params, name)
-
-    @property
-    def transport(self) -> str | None:
-        value = self.param("transport")
-        return value.lower() if value else None
-
-    def __str__(self) -> str:
-        return self.text
-
-
-@quick_init
-@dataclass(frozen=True, slots=True)
-class NameAddr:
-    """name-addr or addr-spec with its header parameters (From, To, Contact, Route...)."""
-
-    text: str
-    uri_text: str
-    display: str | None = None
-    params: Params = ()
-
-    @property
-    def uri(self) -> Uri | None:
-        return _v.parse_uri(self.uri_text)
-
-    def param(self, name: str) -> str | None:
-        return param_of(self.params, name)
-
-    @property
-    def tag(self) -> str | None:
-        return self.param("tag")
-
-    @property
-    def epid(self) -> str | None:
-        return self.param("epid")
-
-    @property
-    def host(self) -> str | None:
-        uri = self.uri
-        return uri.host if uri else None
-
-
-@quick_init
-@dataclass(frozen=True, slots=True)
-class Via:
-    """One via-parm (RFC 3261 §20.42)."""
-
-    text: str
-    protocol: str
-    transport: str
-    host: str
-    port: int | None = None
-    params: Params = ()
-
-    def param(self, name: str) -> str | None:
-        return param_of(self.params, name)
-
-    @property
-    def branch(self) -> str | None:
-        return self.param("branch")
-
-    @property
-    def received(self) -> str | None:
-        return self.param("received")
-
-
-@quick_init
-@dataclass(frozen=True, slots=True)
-class CSeq:
-    number: int
-    method: str
-
-    def __str__(self) -> str:
-        return f"{self.number} {self.method}"
-
-
 @quick_init
 @dataclass(frozen=True, slots=True)
 class Peer:
@@ -181,48 +78,6 @@ class TraceDirection:
     text: str
     source: str | None = None
     destination: str | None = None
-
-
-@quick_init
-@dataclass(frozen=True, slots=True)
-class Diagnostic:
-    """One ms-diagnostics / ms-diagnostics-public / ms-client-diagnostics value.
-
-    ``ErrorId[.SubCode];reason="...";source="..."[;name="value"]*`` in any
-    order, any case, with or without quotes ([MS-OCER] 2.2.1, [UCMA]).
-    """
-
-    header: str
-    code: int | None
-    sub_code: int | None
-    reason: str | None
-    source: str | None
-    params: Params
-    text: str
-
-    def param(self, name: str) -> str | None:
-        return param_of(self.params, name)
-
-    def blob(self, name: str) -> tuple[tuple[str, str], ...]:
-        """A nested ``k=v,k=v`` value (MediaChanBlob, CallerMediaDebug...) as pairs."""
-        value = self.param(name)
-        return _v.parse_blob(value) if value else ()
-
-
-@quick_init
-@dataclass(frozen=True, slots=True)
-class ResultCode:
-    """A Lync/SfB HRESULT-style code such as 0xC3E93C2F SIPPROXY_E_UNKNOWN_USER_OR_EPID."""
-
-    value: int
-    symbol: str | None = None
-
-    @property
-    def hex(self) -> str:
-        return f"0x{self.value:08X}"
-
-    def __str__(self) -> str:
-        return f"{self.hex} {self.symbol}" if self.symbol else self.hex
 
 
 # ---------------------------------------------------------------------------

@@ -11,22 +11,174 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from lark import Lark, Transformer
 from lark.exceptions import LarkError
 
 from .grammar import load_grammar
-
-if TYPE_CHECKING:
-    from .sip import CSeq, Diagnostic, NameAddr, ResultCode, Uri, Via
+from .quickinit import quick_init
 
 DIAGNOSTIC_HEADERS = frozenset({"ms-diagnostics", "ms-diagnostics-public", "ms-client-diagnostics"})
 _CACHE = 2048   # enough for the values one call window repeats; bounded for a day of traces
 
 
+# ---------------------------------------------------------------------------
+# The value dataclasses (re-exported by `siptrace.model.sip`)
+# ---------------------------------------------------------------------------
+
+Params = tuple[tuple[str, str | None], ...]
+
+
+def param_of(params: Params, name: str) -> str | None:
+    """Value of a parameter by case-insensitive name ("" for a flag, None if absent)."""
+    low = name.lower()
+    for key, value in params:
+        if key.lower() == low:
+            return "" if value is None else value
+    return None
+
+
+@quick_init
+@dataclass(frozen=True, slots=True)
+class Uri:
+    """A SIP/SIPS/tel/other URI (RFC 3261 §19.1.1, RFC 3966)."""
+
+    text: str
+    scheme: str
+    user: str | None = None
+    password: str | None = None
+    host: str | None = None
+    port: int | None = None
+    params: Params = ()
+    headers: str | None = None
+
+    def param(self, name: str) -> str | None:
+        return param_of(self.params, name)
+
+    @property
+    def transport(self) -> str | None:
+        value = self.param("transport")
+        return value.lower() if value else None
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@quick_init
+@dataclass(frozen=True, slots=True)
+class NameAddr:
+    """name-addr or addr-spec with its header parameters (From, To, Contact, Route...)."""
+
+    text: str
+    uri_text: str
+    display: str | None = None
+    params: Params = ()
+
+    @property
+    def uri(self) -> Uri | None:
+        return parse_uri(self.uri_text)
+
+    def param(self, name: str) -> str | None:
+        return param_of(self.params, name)
+
+    @property
+    def tag(self) -> str | None:
+        return self.param("tag")
+
+    @property
+    def epid(self) -> str | None:
+        return self.param("epid")
+
+    @property
+    def host(self) -> str | None:
+        uri = self.uri
+        return uri.host if uri else None
+
+
+@quick_init
+@dataclass(frozen=True, slots=True)
+class Via:
+    """One via-parm (RFC 3261 §20.42)."""
+
+    text: str
+    protocol: str
+    transport: str
+    host: str
+    port: int | None = None
+    params: Params = ()
+
+    def param(self, name: str) -> str | None:
+        return param_of(self.params, name)
+
+    @property
+    def branch(self) -> str | None:
+        return self.param("branch")
+
+    @property
+    def received(self) -> str | None:
+        return self.param("received")
+
+
+@quick_init
+@dataclass(frozen=True, slots=True)
+class CSeq:
+    number: int
+    method: str
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.method}"
+
+
+@quick_init
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One ms-diagnostics / ms-diagnostics-public / ms-client-diagnostics value.
+
+    ``ErrorId[.SubCode];reason="...";source="..."[;name="value"]*`` in any
+    order, any case, with or without quotes ([MS-OCER] 2.2.1, [UCMA]).
+    """
+
+    header: str
+    code: int | None
+    sub_code: int | None
+    reason: str | None
+    source: str | None
+    params: Params
+    text: str
+
+    def param(self, name: str) -> str | None:
+        return param_of(self.params, name)
+
+    def blob(self, name: str) -> tuple[tuple[str, str], ...]:
+        """A nested ``k=v,k=v`` value (MediaChanBlob, CallerMediaDebug...) as pairs."""
+        value = self.param(name)
+        return parse_blob(value) if value else ()
+
+
+@quick_init
+@dataclass(frozen=True, slots=True)
+class ResultCode:
+    """A Lync/SfB HRESULT-style code such as 0xC3E93C2F SIPPROXY_E_UNKNOWN_USER_OR_EPID."""
+
+    value: int
+    symbol: str | None = None
+
+    @property
+    def hex(self) -> str:
+        return f"0x{self.value:08X}"
+
+    def __str__(self) -> str:
+        return f"{self.hex} {self.symbol}" if self.symbol else self.hex
+
+
+# ---------------------------------------------------------------------------
+# Parsing
+# ---------------------------------------------------------------------------
+
 def _text(tok: object) -> str:
-    return getattr(tok, "value", tok)  # type: ignore[return-value]
+    value = getattr(tok, "value", None)     # a Token's text; a plain string is its own
+    return value if isinstance(value, str) else str(tok)
 
 
 def _is_token(node: object) -> bool:
@@ -140,8 +292,6 @@ def uri_by_grammar(text: str) -> Uri | None:
 
 def _uri(text: str, scheme: str, user: str | None, password: str | None, host: str | None,
          port: int | None, params: tuple, headers: str | None) -> Uri:
-    from .sip import Uri
-
     if scheme == "tel" and user is None:
         # tel:+14255550100;phone-context=... : the number is the whole "host" part
         user, host = host, None
@@ -158,8 +308,6 @@ def parse_name_addrs(text: str) -> tuple[NameAddr, ...]:
 
 def name_addrs_by_grammar(text: str) -> tuple[NameAddr, ...]:
     """`parse_name_addrs` through the Lark grammar only (the fast path's reference)."""
-    from .sip import NameAddr
-
     try:
         tree = _parse(text, "name_addr_list")
     except LarkError:
@@ -227,8 +375,6 @@ def vias_by_grammar(text: str) -> tuple[Via, ...]:
 
 
 def _via(text: str, protocol: str, sent_by: str, params: tuple) -> Via:
-    from .sip import Via
-
     parts = [p.strip() for p in protocol.split("/")]
     host, port = _split_hostport(sent_by.replace(" ", "").replace("\t", ""))
     return Via(text=text.strip(), protocol="/".join(parts[:2]), transport=parts[-1].upper(),
@@ -298,8 +444,6 @@ class _FastValues:
                     headers[1:] if headers else None)
 
     def name_addr(self, text: str) -> tuple[NameAddr, ...] | None:
-        from .sip import NameAddr
-
         if self._addr_spec.match(text):     # the grammar reads an addr-spec first (its priority)
             m = self._bare.match(text)
             if m is None:
@@ -444,8 +588,6 @@ def lead_params_by_grammar(text: str) -> tuple[str | None, tuple[tuple[str, str 
 @functools.lru_cache(maxsize=_CACHE)
 def parse_diagnostic(header: str, text: str) -> Diagnostic:
     """One Microsoft diagnostic header value; never raises."""
-    from .sip import Diagnostic, param_of
-
     parsed = parse_lead_params(text)
     lead, params = parsed if parsed else (text.split(";", 1)[0].strip(), ())
     code = sub = None
@@ -481,8 +623,6 @@ def parse_blob(text: str) -> tuple[tuple[str, str], ...]:
 @functools.lru_cache(maxsize=_CACHE)
 def parse_cseq(text: str) -> CSeq | None:
     """CSeq = 1*DIGIT LWS Method (RFC 3261 §20.16)."""
-    from .sip import CSeq
-
     parts = text.split()
     if len(parts) != 2 or not parts[0].isdigit():
         return None
@@ -509,7 +649,6 @@ def find_result_code(text: str | None, markers: tuple[str, ...] = ("Result-Code:
 
 @functools.lru_cache(maxsize=4096)
 def parse_result_code(text: str) -> ResultCode | None:
-    from .sip import ResultCode
     from .resultcodes import symbol_for
 
     try:

@@ -541,7 +541,7 @@ def frame_blocks(blocks: Iterable[bytes], first_line: int = 1, first_offset: int
 
     ``keep(buffer, start, end)``, when given, is asked about each complete
     record before it is copied out; the records it refuses are passed over
-    (another worker reads them), the lines still counted.  ``newlines`` is
+    (another reader reads them), the lines still counted.  ``newlines`` is
     told, at the end, how many line ends the stream held (so no one else
     has to count them again).
     """

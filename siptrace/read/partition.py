@@ -1,17 +1,18 @@
-"""Which worker reads which record of a server trace.
+"""Splitting a server trace's records into parts by Call-ID, so that each part holds whole calls.
 
-Every worker sees every record (framed by itself, or by another worker
-when a plain file is framed in parts: `siptrace.ranges`) but parses only its
-share of them.  All records of one call must land in one worker,
-so the share is decided by the Call-ID, found with a byte search before any
+Each part's reader sees every record (framed by itself, or by another reader
+when a plain file is framed in parts: `siptrace.read.ranges`) but parses only
+the records of its part.  All records of one call must land in one part,
+so the part is decided by the Call-ID, found with a byte search before any
 grammar runs: the first line of the record that is a ``Call-ID:`` (or ``i:``)
 header or a diagnostic record's ``SIP-Call-ID:`` field.  A record with no
 Call-ID that is plainly neither SIP nor diagnostic (TF_CONNECTION, TF_SECURITY...,
 every record of one line) is only counted, so those are spread by a hash of
 their first line.  Whatever else has no Call-ID (text outside records, records cut short, SIP or diagnostic
-records without one) belongs to worker 0, which also keeps the "(no Call-ID)"
-bucket whole.  Each piece is owned by exactly one worker, so the counts of all
-workers add up to the counts of one reader.
+records without one) belongs to part 0, which also keeps the "(no Call-ID)"
+bucket whole.  Each piece is in exactly one part, so the counts of all
+parts add up to the counts of one reader.  Which process reads which part
+is the runner's business (`siptrace.run.parallel`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from .framing import Piece, RawRecord
 
 _CALL_ID = re.compile(rb"^(?:SIP-Call-ID|Call-ID|i)[ \t]*:[ \t]*([^\r\n]*)", re.M | re.I)
 # What may make a record SIP or diagnostic (recordparse.build_record), in any case:
-# such a record without a Call-ID goes to the "(no Call-ID)" bucket of worker 0.
+# such a record without a Call-ID goes to the "(no Call-ID)" bucket of part 0.
 _JUDGED = re.compile(rb"start-line|tf_diag|tf_component|logtype\s*:\s*diagnostic", re.I)
 
 
@@ -68,17 +69,10 @@ def _headers_end(data: bytes, start: int, end: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Share:
-    """Worker ``index`` of ``count``.
-
-    ``ranges`` names the plain files that the workers frame in parts (each
-    with its cut points, `siptrace.ranges`), and ``folder`` where the indexes
-    of those parts are written.
-    """
+    """Part ``index`` of ``count``: the records whose Call-ID hashes to it (see the module docstring)."""
 
     index: int
     count: int
-    ranges: tuple[tuple[str, tuple[int, ...]], ...] = ()
-    folder: str | None = None
 
     def owns(self, piece: Piece) -> bool:
         if isinstance(piece, RawRecord):
@@ -86,34 +80,27 @@ class Share:
         return self.index == 0
 
     def owns_record(self, data: bytes, start: int, end: int) -> bool:
-        """Whether the record ``data[start:end]`` is this worker's (asked before it is copied)."""
+        """Whether the record ``data[start:end]`` is in this part (asked before it is copied)."""
         return self.owner(data, start, end) == self.index
 
     def owner(self, data: bytes, start: int = 0, end: int | None = None) -> int:
-        """The worker whose record ``data[start:end]`` is."""
+        """The part the record ``data[start:end]`` is in."""
         end = len(data) if end is None else end
         key = call_id_key(data, start, end)
         if key is not None:
             return zlib.crc32(key) % self.count
         eol = data.find(b"\n", start, end)
-        # only counted (a record of one line is never SIP or diagnostic): any worker may
+        # only counted (a record of one line is never SIP or diagnostic): any part may
         if eol in (-1, end - 1) or _JUDGED.search(data, start, end) is None:
             return zlib.crc32(data[start:eol if eol != -1 else end]) % self.count
         return 0
 
     def owns_call(self, call_id: str | None) -> bool:
-        """Whether a message with this Call-ID, found outside any record, is this worker's
-        (the same hash as a record's, so a call is never split between workers)."""
+        """Whether a message with this Call-ID, found outside any record, is in this part
+        (the same hash as a record's, so a call is never split between parts)."""
         if call_id is None:
             return self.index == 0
         return zlib.crc32(call_id.encode("utf-8", "surrogateescape")) % self.count == self.index
-
-    def plan(self, name: str) -> tuple[int, tuple[int, ...]] | None:
-        """(input number, cut points) when input ``name`` is framed in parts."""
-        for n, (path, points) in enumerate(self.ranges):
-            if path == name:
-                return n, points
-        return None
 
 
 __all__ = ["Share", "call_id_key"]

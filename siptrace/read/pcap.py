@@ -88,7 +88,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import BinaryIO, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 import dpkt
 
@@ -323,7 +323,7 @@ def _capture_items(stream: BinaryIO, name: str, stats) -> Iterator[Item]:  # typ
         yield frames.cut
 
 
-def _open(counted: _Counted, head: bytes, name: str):  # type: ignore[no-untyped-def]
+def _open(counted: _Counted, head: bytes, name: str) -> tuple[Any, Decode] | Skipped:
     """(dpkt reader, link-layer decoder) of a pcap file, or the `Skipped` saying why there is none."""
     if not is_capture(head):
         return Skipped(origin=Origin(name, 1, 0), reason="not a pcap or pcapng capture",
@@ -344,7 +344,7 @@ def _open(counted: _Counted, head: bytes, name: str):  # type: ignore[no-untyped
 class _Frames:
     """The frames of an opened pcap file, numbered and placed; ``cut`` tells if it ended early."""
 
-    def __init__(self, reader, decode: Decode, counted: _Counted, name: str) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, reader: Any, decode: Decode, counted: _Counted, name: str) -> None:
         self._reader = reader
         self._decode = decode
         self._counted = counted
@@ -565,8 +565,9 @@ class _Fragments:
         return bytes(whole)
 
 
-def _raw(obj: object) -> bytes:
-    return obj if isinstance(obj, bytes) else bytes(obj)  # type: ignore[arg-type]
+def _raw(obj: Any) -> bytes:
+    """The bytes of a dpkt layer (a packet object, or its payload already as bytes)."""
+    return obj if isinstance(obj, bytes) else bytes(obj)
 
 
 def _network(link: object) -> dpkt.Packet | None:

@@ -1,13 +1,14 @@
-"""Framing a server trace in parts, one per worker, instead of every worker framing all of it.
+"""Framing a server trace in ranges, one per reader of a part, instead of each reader framing all of it.
 
-Every worker must see its share of the records in file order, and finding the
-records (framing) is a sixth of a worker's time: done by every worker, it is
-paid once per core.  So a plain file is cut into as many byte ranges as there
-are workers, each cut at a record start.  Framing always starts a new piece at
-a record start (a record cut short ends there), so the pieces of the ranges are
-the pieces of one framing of the whole file.  Each worker frames one range and
-writes an index of its pieces, with the worker that owns each, to a file;
-then every worker reads the indexes in file order, and the records it owns
+The reader of each part of the records (`siptrace.read.partition`) must see
+its records in file order, and finding the records (framing) is a sixth of a
+reader's time: done by every reader, it is paid once per core.  So a plain file
+is cut into as many byte ranges as there are parts, each cut at a record
+start.  Framing always starts a new piece at a record start (a record cut
+short ends there), so the pieces of the ranges are the pieces of one framing
+of the whole file.  Each reader frames one range and
+writes an index of its pieces, with the part each is in, to a file;
+then every reader reads the indexes in file order, and the records of its part
 from the file itself.  An index appears (by rename) only once it is complete.
 """
 
@@ -19,15 +20,16 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from typing import Any
 
 from .framing import BLOCK, MAX_RECORD, Junk, Piece, RawRecord, Truncated, frame_blocks
 from .partition import Share
 
 CHUNK = 4096          # index entries pickled together
-EVERY = -2            # the owner of pieces every worker reads (bare SIP text between records)
+EVERY = -2            # the owner of pieces every part's reader reads (bare SIP text between records)
 _SIP_VERSION = re.compile(rb"SIP/[0-9]+\.[0-9]+")   # as reader.holds_sip
 WINDOW = 4 << 20      # bytes searched for a record start after each cut
-_WAIT = 0.002         # seconds between looks for an index another worker is writing
+_WAIT = 0.002         # seconds between looks for an index another reader is writing
 
 
 def cut_points(path: str, parts: int, at: Sequence[int] | None = None) -> tuple[int, ...] | None:
@@ -87,9 +89,9 @@ def write_index(path: str, points: tuple[int, ...], part: int, count: int, out: 
     """Frame range ``part`` of ``path`` and write its index: each piece with its owner.
 
     The index is a run of pickled chunks, each the entries of up to `CHUNK`
-    pieces sorted by owner ({owner: entries}, so a worker passes over the
+    pieces sorted by owner ({owner: entries}, so a reader passes over the
     others' in one step): records as (offset, length, line), other pieces,
-    which worker 0 reads, whole (a record's entry also holds its
+    which part 0 reads, whole (a record's entry also holds its
     `RawRecord.note`, when it has one).  The last chunk also holds the number of line
     ends framed, under -1.
     """
@@ -114,15 +116,15 @@ def write_index(path: str, points: tuple[int, ...], part: int, count: int, out: 
 
     last_part = part == len(points) - 2
     tmp = out + ".tmp"
-    with open(tmp, "wb") as f:
+    with open(tmp, "wb") as index:
         chunk: dict[int, list] = {}
         size = 0
         for piece in frame_blocks(blocks(), first_line=line, first_offset=lo,
                                   newlines=lambda n: newlines.__setitem__(0, n)):
             if isinstance(piece, RawRecord):
-                entry: object = (piece.offset, len(piece.data), piece.line)
+                entry: tuple[Any, ...] | Piece = (piece.offset, len(piece.data), piece.line)
                 if piece.note is not None:
-                    entry = (*entry, piece.note)
+                    entry = (piece.offset, len(piece.data), piece.line, piece.note)
                 owner = share.owner(piece.data)
             else:
                 if isinstance(piece, Truncated) and piece.at_eof and not last_part:
@@ -130,14 +132,14 @@ def write_index(path: str, points: tuple[int, ...], part: int, count: int, out: 
                     piece = replace(piece, at_eof=False)
                 entry, owner = piece, 0
                 if isinstance(piece, Junk) and _SIP_VERSION.search(piece.data) is not None:
-                    owner = EVERY      # bare SIP text: each worker reads the messages of its own calls
+                    owner = EVERY      # bare SIP text: each part's reader reads the messages of its own calls
             chunk.setdefault(owner, []).append(entry)
             size += 1
             if size >= CHUNK:
-                pickle.dump(chunk, f, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump(chunk, index, protocol=pickle.HIGHEST_PROTOCOL)
                 chunk, size = {}, 0
         chunk[-1] = [newlines[0]]
-        pickle.dump(chunk, f, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(chunk, index, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, out)
 
 
@@ -155,7 +157,7 @@ def _count_lines(f, upto: int) -> int:  # type: ignore[no-untyped-def]
 
 def read_pieces(path: str, points: tuple[int, ...], folder: str, input_no: int, share: Share,
                 stats, damage: list[str] | None = None) -> Iterator[Piece]:  # type: ignore[no-untyped-def]
-    """This worker's pieces of ``path``, in file order, from the indexes of every range.
+    """The pieces of part ``share`` of ``path``, in file order, from the indexes of every range.
 
     Sets ``stats.bytes`` as it goes and ``stats.lines`` at the end, as framing
     the whole file would.  A file that shrinks while it is read (rotated,
@@ -201,7 +203,7 @@ def _shrunk(f, size: int, damage: list[str] | None) -> None:  # type: ignore[no-
 
 def _chunks(index: str) -> Iterator[dict[int, list]]:
     while not os.path.exists(index):
-        time.sleep(_WAIT)      # another worker is still framing that range
+        time.sleep(_WAIT)      # another reader is still framing that range
     with open(index, "rb") as f:
         while True:
             try:

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Protocol
 
 from . import framing
 from .framing import BLOCK, Junk, LongLine, Piece, RawRecord, Truncated, frame_blocks
@@ -20,10 +21,33 @@ from ..model.errors import InputError
 from .inputs import Source, open_sources
 from .progress import Progress
 from ..model.sip import Item, Kind, Origin, SipMessage, Skipped
-from .partition import Share
 from .recordparse import parse_record_text
 
 KEEP_SKIPPED = 20
+
+
+class Part(Protocol):
+    """Which records of a server trace a reading keeps, asked before they are parsed.
+
+    A runner that splits a trace between readers implements it, so that every
+    record is kept by exactly one of them and their counts add up to one
+    reading's.  Whatever has no Call-ID to choose by (text outside records,
+    records cut short, what is said about a whole input) is kept where
+    ``keeps_rest`` holds.
+    """
+
+    def keeps_record(self, data: bytes, start: int, end: int) -> bool:
+        """Whether the raw record ``data[start:end]`` is kept (asked before it is copied)."""
+
+    def keeps_call(self, call_id: str | None) -> bool:
+        """Whether a message found outside any record (bare SIP text), with this Call-ID, is kept."""
+
+    @property
+    def keeps_rest(self) -> bool:
+        """Whether the pieces and notes with no Call-ID are kept."""
+
+    def framed(self, source: Source, stats: InputStats) -> Iterator[Piece] | None:
+        """The kept pieces of ``source`` when they were framed elsewhere, or None to frame it here."""
 
 
 @dataclass
@@ -51,20 +75,8 @@ class InputStats:
 
     def count(self, item: Item) -> None:
         self.records += 1
-        kind = item.kind
-        if kind is Kind.SIP:
-            self.sip += 1
-            if item.problems:   # type: ignore[union-attr]
-                self.with_problems += 1
-                if len(self.problem_examples) < KEEP_SKIPPED:
-                    self.problem_examples.append(item)   # type: ignore[arg-type]
-        elif kind is Kind.DIAGNOSTIC:
-            self.diagnostic += 1
-        elif kind is Kind.OTHER:
-            self.other += 1
-        else:
-            assert isinstance(item, Skipped)
-            if kind is Kind.ERROR:
+        if isinstance(item, Skipped):
+            if item.error:
                 self.errors += 1
             else:
                 self.skipped += 1
@@ -72,6 +84,17 @@ class InputStats:
             if len(self.examples) < KEEP_SKIPPED:
                 self.examples.append(item)
             return
+        kind = item.kind
+        if kind is Kind.SIP:
+            self.sip += 1
+            if isinstance(item, SipMessage) and item.problems:
+                self.with_problems += 1
+                if len(self.problem_examples) < KEEP_SKIPPED:
+                    self.problem_examples.append(item)
+        elif kind is Kind.DIAGNOSTIC:
+            self.diagnostic += 1
+        else:
+            self.other += 1
         when = item.time
         if when is not None:
             if self.first_time is None or when < self.first_time:
@@ -80,9 +103,9 @@ class InputStats:
                 self.last_time = when
 
     def add(self, other: InputStats) -> None:
-        """Add another count of records: another input's, or another worker's share of this one.
+        """Add another count of records: another input's, or another part of this one.
 
-        Bytes and lines are left to the caller: every worker reads all of an input.
+        Bytes and lines are left to the caller: every part is read from all of an input.
         """
         for name in ("records", "sip", "diagnostic", "other", "skipped", "errors", "decode_replaced", "with_problems"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
@@ -143,39 +166,41 @@ def holds_sip(piece: Junk) -> bool:
     return _SIP_VERSION.search(piece.data) is not None
 
 
-def _embedded_sip(piece: Junk, name: str, stats: InputStats, share: Share | None) -> Iterator[Item]:
-    """The messages of bare SIP text between records, each counted once: by the worker that owns
-    its Call-ID; the text around them (and a piece with no message at all) by worker 0."""
+def _embedded_sip(piece: Junk, name: str, stats: InputStats, part: Part | None) -> Iterator[Item]:
+    """The messages of bare SIP text between records, each counted once: by the part that keeps
+    its Call-ID; the text around them (and a piece with no message at all) by the part that keeps
+    the rest."""
     from .siptext import read_embedded
 
     items = read_embedded(piece.data, name, piece.line, piece.offset)
     if not any(isinstance(item, SipMessage) for item in items):
-        if share is None or share.owns(piece):
-            item = Skipped(origin=Origin(name, piece.line, piece.offset), reason=_junk_reason(piece),
-                           context=f"{piece.lines} line(s)", excerpt=piece.data[:200].decode("utf-8", errors="replace"))
-            stats.count(item)
-            yield item
+        if part is None or part.keeps_rest:
+            skipped = Skipped(origin=Origin(name, piece.line, piece.offset), reason=_junk_reason(piece),
+                              context=f"{piece.lines} line(s)",
+                              excerpt=piece.data[:200].decode("utf-8", errors="replace"))
+            stats.count(skipped)
+            yield skipped
         return
     for item in items:
-        mine = share is None or (share.owns_call(item.call_id) if isinstance(item, SipMessage) else share.index == 0)
+        mine = part is None or (part.keeps_call(item.call_id) if isinstance(item, SipMessage) else part.keeps_rest)
         if mine:
             stats.count(item)
             yield item
 
 
 def pieces_to_items(pieces: Iterable[Piece], name: str, stats: InputStats,
-                    share: Share | None = None) -> Iterator[Item]:
+                    part: Part | None = None) -> Iterator[Item]:
     """Parse framed pieces of one input into items, counting each.
 
-    With a ``share``, only the pieces it owns are parsed and counted; the
-    other workers count the rest.  Complete records are expected to be
-    chosen already, by the framer (`Share.owns_record` as its ``keep``).
+    With a ``part``, only the pieces it keeps are parsed and counted.
+    Complete records are expected to be chosen already, by the framer
+    (`Part.keeps_record` as its ``keep``).
     """
     for piece in pieces:
         if isinstance(piece, Junk) and holds_sip(piece):
-            yield from _embedded_sip(piece, name, stats, share)
+            yield from _embedded_sip(piece, name, stats, part)
             continue
-        if share is not None and not isinstance(piece, RawRecord) and not share.owns(piece):
+        if part is not None and not isinstance(piece, RawRecord) and not part.keeps_rest:
             continue
         origin = Origin(name, piece.line, piece.offset)
         item: Item
@@ -205,7 +230,7 @@ def pieces_to_items(pieces: Iterable[Piece], name: str, stats: InputStats,
         yield item
 
 
-def read_source(source: Source, stats: InputStats, share: Share | None = None) -> Iterator[Item]:
+def read_source(source: Source, stats: InputStats, part: Part | None = None) -> Iterator[Item]:
     """Items of one opened server-trace `Source`."""
 
     def blocks() -> Iterator[bytes]:
@@ -221,21 +246,15 @@ def read_source(source: Source, stats: InputStats, share: Share | None = None) -
             stats.lines += 1
 
     try:
-        plan = share.plan(source.name) if share is not None and source.file is not None else None
-        if plan is not None and share is not None and share.folder is not None:
-            # framed in parts by all the workers together (`siptrace.ranges`)
-            from .ranges import read_pieces
-
-            input_no, points = plan
-            pieces = read_pieces(source.file, points, share.folder, input_no, share, stats,  # type: ignore[arg-type]
-                                 source.damage)
-            yield from pieces_to_items(pieces, source.name, stats, share)
+        pieces = part.framed(source, stats) if part is not None else None
+        if pieces is not None:
+            yield from pieces_to_items(pieces, source.name, stats, part)
             return
-        keep = share.owns_record if share is not None else None
+        keep = part.keeps_record if part is not None else None
         def newlines(n: int) -> None:
             stats.lines += n
 
-        yield from pieces_to_items(frame_blocks(blocks(), keep=keep, newlines=newlines), source.name, stats, share)
+        yield from pieces_to_items(frame_blocks(blocks(), keep=keep, newlines=newlines), source.name, stats, part)
         if source.file is not None and source.size is not None and stats.bytes < source.size:
             source.damage.append(f"the file shrank from {source.size:,} to {stats.bytes:,} bytes while it was "
                                  f"read (rotated or truncated?): reading stopped at byte {stats.bytes:,}")
@@ -244,23 +263,23 @@ def read_source(source: Source, stats: InputStats, share: Share | None = None) -
 
 
 def read_any(source: Source, stats: InputStats, input_format: str | None = None,
-             share: Share | None = None) -> Iterator[Item]:
+             part: Part | None = None) -> Iterator[Item]:
     """Items of one source, with the reader its content (or ``input_format``) calls for.
 
-    A ``share`` (this worker's part of a server trace) applies to server traces only.
+    A ``part`` (the records to keep, `Part`) applies to server traces only.
     """
     if source.problem is not None:
         # a part of an archive that has no bytes to read: one counted record names it
         stats.format = "unknown"
-        if share is None or share.index == 0:
+        if part is None or part.keeps_rest:
             item = Skipped(origin=Origin(source.name, 1, 0), reason=source.problem,
                            error=source.problem_is_error)
             stats.count(item)
             yield item
         source.close()
         return
-    yield from _read_format(source, stats, input_format, share)
-    if source.damage and (share is None or share.index == 0):
+    yield from _read_format(source, stats, input_format, part)
+    if source.damage and (part is None or part.keeps_rest):
         # the input broke off: what came before was read; say where it stopped
         for reason in source.damage:
             item = Skipped(origin=Origin(source.name, stats.lines + 1, stats.bytes), reason=reason, error=True)
@@ -269,7 +288,7 @@ def read_any(source: Source, stats: InputStats, input_format: str | None = None,
 
 
 def _read_format(source: Source, stats: InputStats, input_format: str | None,
-                 share: Share | None) -> Iterator[Item]:
+                 part: Part | None) -> Iterator[Item]:
     fmt = input_format or detect(source.head(), source.name)
     stats.format = fmt or "unknown"
     if fmt is None:
@@ -277,7 +296,7 @@ def _read_format(source: Source, stats: InputStats, input_format: str | None,
         # record that says so, and a run in which nothing at all was read says that instead
         excerpt = source.head(200).decode("utf-8", errors="replace")
         source.close()
-        if share is None or share.index == 0:
+        if part is None or part.keeps_rest:
             item = Skipped(origin=Origin(source.name, 1, 0),
                            reason="not a trace siptrace knows (no server trace record, client log line, SIP start "
                                   f"line or capture header); to force a reader use --input-format "
@@ -287,11 +306,11 @@ def _read_format(source: Source, stats: InputStats, input_format: str | None,
             yield item
         return
     if fmt == "ocslogger":
-        yield from read_source(source, stats, share)
+        yield from read_source(source, stats, part)
         return
-    if share is not None:
+    if part is not None:
         source.close()
-        raise ValueError("only server traces can be read in shares")
+        raise ValueError("only server traces can be read in parts")
     try:
         if fmt == "uccapi":
             from .uccapi import read_client_log
@@ -358,4 +377,4 @@ def messages(paths: str | Sequence[str]) -> Iterator[SipMessage]:
             yield item
 
 
-__all__ = ["InputStats", "Reader", "read", "read_any", "messages"]
+__all__ = ["InputStats", "Part", "Reader", "read", "read_any", "messages"]

@@ -361,7 +361,7 @@ class Redactor:
             return known
         folders = [p for p in re.split(r"[\\/]", part) if p]
         base = folders.pop() if folders else part
-        suffixes = []
+        suffixes: list[str] = []
         for suffix in reversed(base.lower().split(".")[1:]):
             if suffix not in _FILE_EXTENSIONS:
                 break
@@ -653,8 +653,7 @@ class Redactor:
         for i in levels:
             if i == len(labels) - size:
                 continue   # the domain itself
-            parent = pseudo
-            pseudo = self._pseudo("host", ".".join(labels[i:]), lambda n, parent=parent: f"host{n}.{parent}")
+            pseudo = self._pseudo("host", ".".join(labels[i:]), _host_under(pseudo))
             first = labels[i]
             if any(ch.isdigit() for ch in first) and any(ch.isalpha() for ch in first) and 3 <= len(first) <= 63:
                 # a machine-like first label (fe01) also stands alone in free text and record headers
@@ -1037,9 +1036,16 @@ def _domain_len(labels: list[str]) -> int:
     return min(2, len(labels))
 
 
+def _host_under(parent: str) -> Callable[[int], str]:
+    """Pseudonyms for the hosts of a domain already given its pseudonym ``parent``."""
+    return lambda n: f"host{n}.{parent}"
+
+
 def _split_params(text: str) -> list[str]:
     """``a="x, y", b=z`` → ['a="x, y"', 'b=z'] (commas inside quotes kept)."""
-    out, buf, quoted = [], [], False
+    out: list[str] = []
+    buf: list[str] = []
+    quoted = False
     for ch in text:
         if ch == '"':
             quoted = not quoted

@@ -24,6 +24,7 @@ import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from lark.exceptions import LarkError
 
@@ -59,7 +60,7 @@ def read_start_line(line: str) -> tuple | None:
         parsed = message_parser().parse(line.rstrip("\r\n") + "\r\n")
     except LarkError:
         return None
-    return parsed[1]
+    return cast(tuple, parsed)[1]     # what `RecordBuilder` made of the tree
 
 
 def line_namer(first_line: int | None = None, numbers: Sequence[int] | None = None) -> Callable[[int], str]:

@@ -20,7 +20,8 @@ NO_BODY = frozenset({"-", "\u2013", "\u2014"})
 
 
 def _tv(tok: object) -> str:
-    return getattr(tok, "value", tok)  # type: ignore[return-value]
+    value = getattr(tok, "value", None)     # a Token's text; a plain string is its own
+    return value if isinstance(value, str) else str(tok)
 
 
 def split_field(token_text: str) -> tuple[str, str]:

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from lark import Lark
 from lark.exceptions import LarkError
@@ -69,7 +69,7 @@ def parse_marker(rest: str) -> Marker | None:
         tree = _parser().parse(rest.strip(), start="marker")
     except LarkError:
         return None
-    node = tree.children[0]
+    node: Any = tree.children[0]      # a tree; its tokens are Lark's or lark-cython's
     begin_end, way = node.data.split("_")
     addresses = [t.value for t in node.children if getattr(t, "type", "") == "ADDRESS"]
     remote = _peer(addresses[0]) if addresses else None

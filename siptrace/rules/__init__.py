@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Iterable, Sequence
-from typing import ClassVar, Protocol
+from typing import Protocol
 
 from ._doc import SECTIONS, sections
 from .causes import link_causes
@@ -31,9 +31,10 @@ from .ruri_host_mismatch import RuriHostMismatch
 
 
 class Rule(Protocol):
-    id: ClassVar[str]
-    title: ClassVar[str]
-    severity: ClassVar[Severity]
+    # set in the class body of each rule (``id = "ack-missing"``): read from the class and its instances
+    id: str
+    title: str
+    severity: Severity
 
     def check(self, timeline: Timeline, ctx: Context) -> Iterable[Finding]: ...
 

@@ -229,7 +229,7 @@ def _leg(run: DialogRun, invite: Message, ctx: Context) -> UmLeg | None:
         # the Request-URI sent toward the UM names its server (Exchange Online, a UM beyond an Edge)
         return _known(run, invite, sip, frozenset({server}), [server] if ctx.is_um(server) else [], "request-uri")
     # the UM answered on a hop that is not in the trace (an Edge, Director or client view)
-    given = ctx.um_fqdns
+    given = list(ctx.um_fqdns)
     return UmLeg(run, invite, sip, given[0] if len(given) == 1 else None, inferred=False, seen=False,
                  names=frozenset(given), source="given" if given else None)
 

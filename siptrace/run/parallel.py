@@ -3,12 +3,14 @@
 Why processes: parsing is pure Python, so threads would take turns on one
 core.  Why shares by Call-ID rather than byte ranges: a call's messages are
 spread over the whole trace (and over several files), and the rules need a
-call whole; with shares by Call-ID (`siptrace.partition`) each worker runs
-the ordinary streaming diagnosis on its calls and nothing has to be sent
-between workers but the results.  Finding the records (framing) is shared
-too: each worker frames one byte range of a plain file and writes an index
-the others read (`siptrace.ranges`); a compressed or re-encoded input is
-framed whole by every worker.
+call whole; with shares by Call-ID (`siptrace.read.partition`) each worker
+runs the ordinary streaming diagnosis on its calls and nothing has to be
+sent between workers but the results.  The reader knows nothing of workers:
+a worker's `WorkerShare` is the reader's `Part`, the records it keeps.
+Finding the records (framing) is shared too: each worker frames one byte
+range of a plain file and writes an index the others read
+(`siptrace.read.ranges`); a compressed or re-encoded input is framed whole
+by every worker.
 
 The parent only opens the inputs to check them, starts the workers, draws
 the progress line from counters they share, and merges their results: the
@@ -25,17 +27,19 @@ import os
 import queue
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..model.context import Context
 from ..correlate.calls import OffsetEstimator
 from ..read.detect import detect
 from .diagnose import Diagnosis, Summary
-from ..read.inputs import open_sources, read_once
+from ..read.inputs import Source, open_sources, read_once
 from ..read.partition import Share
 from ..read.progress import Progress
-from ..read.ranges import cut_points, index_path, write_index
+from ..read.framing import Piece
+from ..read.ranges import cut_points, index_path, read_pieces, write_index
 from ..read.reader import KEEP_SKIPPED, InputStats
 from .spill import SpilledFindings, spill_directory
 from .job import Job, job_of
@@ -57,7 +61,7 @@ def default_jobs() -> int:
 
 def _server_traces(paths: Sequence[str], input_format: str | None) -> tuple[bool, int, list[str]]:
     """Whether every input is a server trace that workers can read, their total size,
-    and which of them are plain files the workers can frame in parts (`siptrace.ranges`).
+    and which of them are plain files the workers can frame in parts (`siptrace.read.ranges`).
 
     Standard input and pipes can be read only once, by one process, so they are not opened here.
     A file named twice is read twice, so it is framed whole by every worker.
@@ -80,6 +84,45 @@ def _server_traces(paths: Sequence[str], input_format: str | None) -> tuple[bool
     return plain, total, files
 
 
+@dataclass(frozen=True)
+class WorkerShare:
+    """Worker ``index`` of ``count``: the records it reads, as the reader's `Part`.
+
+    ``ranges`` names the plain files that the workers frame in parts (each
+    with its cut points, `siptrace.read.ranges`), and ``folder`` where the
+    indexes of those parts are written.  Worker 0 keeps what has no Call-ID.
+    """
+
+    index: int
+    count: int
+    ranges: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    folder: str | None = None
+    part: Share = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "part", Share(self.index, self.count))
+
+    def keeps_record(self, data: bytes, start: int, end: int) -> bool:
+        return self.part.owns_record(data, start, end)
+
+    def keeps_call(self, call_id: str | None) -> bool:
+        return self.part.owns_call(call_id)
+
+    @property
+    def keeps_rest(self) -> bool:
+        return self.index == 0
+
+    def framed(self, source: Source, stats: InputStats) -> Iterator[Piece] | None:
+        """This worker's pieces of ``source`` from the indexes of all the workers, when it is
+        one of the files framed in parts."""
+        if source.file is None or self.folder is None:
+            return None
+        for input_no, (path, points) in enumerate(self.ranges):
+            if path == source.name:
+                return read_pieces(source.file, points, self.folder, input_no, self.part, stats, source.damage)
+        return None
+
+
 class _SharedMeter(Progress):
     """A worker's counters in memory the parent reads (no pipe, no lock: one writer each)."""
 
@@ -88,9 +131,12 @@ class _SharedMeter(Progress):
         self.counters = counters
         self.base = index * _COUNTERS
 
-    def update(self, *values: int) -> None:      # every time: the parent draws, not the worker
-        for i, value in enumerate(values[:_COUNTERS]):
-            self.counters[self.base + i] = value
+    def update(self, done: int, records: int, sip: int, findings: int | None = None) -> None:
+        # every time: the parent draws, not the worker
+        base, counters = self.base, self.counters
+        counters[base], counters[base + 1], counters[base + 2] = done, records, sip
+        if findings is not None:
+            counters[base + 3] = findings
 
     def close(self) -> None:
         pass
@@ -99,16 +145,17 @@ class _SharedMeter(Progress):
 _counters: Any = None   # set in each worker by `_worker`
 
 # What a worker hands back: its share's diagnosis, its clock differences, and its watcher
-Part = tuple[Diagnosis, OffsetEstimator, Any]
+Outcome = tuple[Diagnosis, OffsetEstimator, Any]
 
 
-def _work(job: Job, share: Share, spill_to: str) -> Part:
+def _work(job: Job, share: WorkerShare, spill_to: str) -> Outcome:
     estimator = OffsetEstimator()
     meter = _SharedMeter(_counters, share.index) if _counters is not None else None
     for input_no, (path, points) in enumerate(share.ranges):
         if share.index < len(points) - 1 and share.folder is not None:
             write_index(path, points, share.index, share.count, index_path(share.folder, input_no, share.index))
-    result = run_streamed(job, share=share, meter=meter, estimator=estimator, spill_to=spill_to)
+    result = run_streamed(job, part=share, meter=meter, estimator=estimator, spill_to=spill_to,
+                          findings_name=f"findings-{share.index}")
     return result, estimator, job.watcher   # the findings travel as their index; they stay in spill_to
 
 
@@ -163,7 +210,7 @@ def _run(job: Job, jobs: int, total: int, files: list[str]) -> Diagnosis:
     spill_to = spill_directory()
     try:
         ranges = _ranges(files, jobs)
-        shares = [Share(i, jobs, ranges, spill_to) for i in range(jobs)]
+        shares = [WorkerShare(i, jobs, ranges, spill_to) for i in range(jobs)]
         parts = _start(job, shares, mp, counters, bar, spill_to)
     except BaseException:
         shutil.rmtree(spill_to, ignore_errors=True)
@@ -174,7 +221,7 @@ def _run(job: Job, jobs: int, total: int, files: list[str]) -> Diagnosis:
 
 
 def _ranges(files: list[str], jobs: int) -> tuple[tuple[str, tuple[int, ...]], ...]:
-    """The plain files that can be cut, with their cut points (`siptrace.ranges`)."""
+    """The plain files that can be cut, with their cut points (`siptrace.read.ranges`)."""
     out = []
     for path in files:
         points = cut_points(path, jobs)
@@ -197,8 +244,8 @@ def _worker(index: int, results: Any, counters: Any, args: tuple[Any, ...]) -> N
         results.put((index, False, err))
 
 
-def _start(job: Job, shares: list[Share], mp: Any, counters: Any, bar: Progress | None,
-           spill_to: str) -> list[Part]:
+def _start(job: Job, shares: list[WorkerShare], mp: Any, counters: Any, bar: Progress | None,
+           spill_to: str) -> list[Outcome]:
     """Run the workers; on any error or interrupt, stop them all at once."""
     results = mp.Queue()
     jobs = len(shares)
@@ -206,7 +253,7 @@ def _start(job: Job, shares: list[Share], mp: Any, counters: Any, bar: Progress 
              for share in shares]
     for proc in procs:
         proc.start()
-    done: dict[int, Part] = {}
+    done: dict[int, Outcome] = {}
     try:
         while len(done) < jobs:
             try:
@@ -233,7 +280,7 @@ def _start(job: Job, shares: list[Share], mp: Any, counters: Any, bar: Progress 
     return [done[i] for i in range(jobs)]
 
 
-def _merge(job: Job, results: list[Part]) -> Diagnosis:
+def _merge(job: Job, results: list[Outcome]) -> Diagnosis:
     first = results[0][0].summary
     assert first is not None
     inputs = [InputStats(s.path, s.format) for s in first.inputs]
@@ -267,4 +314,4 @@ def _merge(job: Job, results: list[Part]) -> Diagnosis:
     return Diagnosis(None, job.context, SpilledFindings.merge(parts), summary)
 
 
-__all__ = ["diagnose_parallel", "run_parallel", "default_jobs", "MIN_PARALLEL_BYTES"]
+__all__ = ["WorkerShare", "diagnose_parallel", "run_parallel", "default_jobs", "MIN_PARALLEL_BYTES"]

@@ -47,9 +47,8 @@ from ..correlate.timeline import build_timeline
 from ..model.context import Context
 from ..model.sip import DiagRecord, Item, SipMessage
 from ..read.inputs import open_sources
-from ..read.partition import Share
 from ..read.progress import Progress
-from ..read.reader import InputStats, read_any
+from ..read.reader import InputStats, Part, read_any
 from ..rules import run_rules
 from .clock import SteadyClock
 from .diagnose import Diagnosis, Summary
@@ -117,7 +116,7 @@ class Meter(Protocol):
 
 
 def _merged(job: Job, inputs: list[InputStats], meter: Meter | Callable[[int], Meter] | None, found: Sized,
-            share: Share | None = None) -> Iterator[Item]:
+            part: Part | None = None) -> Iterator[Item]:
     """Items of every input, merged by time (each input is read in its own order)."""
     sources = [src for path in job.paths for src in open_sources(path)]
     if callable(meter):
@@ -126,7 +125,7 @@ def _merged(job: Job, inputs: list[InputStats], meter: Meter | Callable[[int], M
     for source in sources:
         stats = InputStats(source.name)
         inputs.append(stats)
-        streams.append(read_any(source, stats, job.input_format, share))
+        streams.append(read_any(source, stats, job.input_format, part))
     items: Iterator[Item]
     if len(streams) == 1:
         items = streams[0]      # nothing to merge with
@@ -151,15 +150,17 @@ def _keyed(items: Iterator[Item], n: int, jump: float) -> Iterator[tuple[datetim
         yield (last, n, seq, item)
 
 
-def run_streamed(job: Job, *, share: Share | None = None, meter: Meter | None = None,
-                 estimator: OffsetEstimator | None = None, spill_to: str | None = None) -> Diagnosis:
+def run_streamed(job: Job, *, part: Part | None = None, meter: Meter | None = None,
+                 estimator: OffsetEstimator | None = None, spill_to: str | None = None,
+                 findings_name: str = "findings-0") -> Diagnosis:
     """Run ``job`` in bounded memory; the result has findings and counts, no timeline.
 
-    A ``share`` limits the run to one worker's part of the records
-    (`siptrace.run.parallel`); a ``meter`` replaces the progress line; an
+    A ``part`` limits the run to the records it keeps (a worker's, in
+    `siptrace.run.parallel`); a ``meter`` replaces the progress line; an
     ``estimator`` given by the caller collects the clock differences.
-    Findings go to a file in ``spill_to`` (a new temporary folder, removed
-    when the result is dropped, if not given), so memory does not grow with them.
+    Findings go to the file ``findings_name`` in ``spill_to`` (a new temporary
+    folder, removed when the result is dropped, if not given), so memory does
+    not grow with them.
     With a redactor, the inputs are read twice: once to learn every value it
     replaces, once to judge.
     """
@@ -167,7 +168,7 @@ def run_streamed(job: Job, *, share: Share | None = None, meter: Meter | None = 
     folder = spill_to or spill_directory()
     try:
         with _collector_paused():
-            result = _Run(job, share, meter, estimator, folder).run()
+            result = _Run(job, part, meter, estimator, folder, findings_name).run()
     except BaseException:
         if own_folder:
             shutil.rmtree(folder, ignore_errors=True)
@@ -213,17 +214,17 @@ _RECENT = 20_000      # calls judged lately whose dialogs are remembered (a late
 class _Run:
     """One streamed run: the calls in memory, and what was judged."""
 
-    def __init__(self, job: Job, share: Share | None, meter: Meter | None, estimator: OffsetEstimator | None,
-                 folder: str) -> None:
+    def __init__(self, job: Job, part: Part | None, meter: Meter | None, estimator: OffsetEstimator | None,
+                 folder: str, findings_name: str) -> None:
         self.job = job
-        self.share = share
+        self.part = part
         self.meter: Meter | Callable[[int], Meter] | None = meter
         if meter is None and job.progress:
             self.meter = Progress   # type: ignore[assignment]   # sized once the inputs are open
         self.ctx = job.context
         self.inputs: list[InputStats] = []
         self.estimator = estimator if estimator is not None else OffsetEstimator()
-        self.findings = FindingWriter(folder, f"findings-{share.index if share else 0}", job.render)
+        self.findings = FindingWriter(folder, findings_name, job.render)
         self.summary = Summary(inputs=self.inputs)
         self.buckets: OrderedDict[str, _Bucket] = OrderedDict()
         self.held: dict[str, _Bucket] = {}                       # quiet, but answered and not ended
@@ -241,7 +242,7 @@ class _Run:
             self._learn_originals()
         window = timedelta(seconds=job.limits.idle)
         checked: datetime | None = None
-        for n, item in enumerate(_merged(job, self.inputs, self.meter, self.findings, self.share), 1):
+        for n, item in enumerate(_merged(job, self.inputs, self.meter, self.findings, self.part), 1):
             if not n % _COLLECT_EVERY:
                 gc.collect()
             if not isinstance(item, (SipMessage, DiagRecord)) or not job.selection.keeps_call(item.call_id):
@@ -283,7 +284,7 @@ class _Run:
         assert redactor is not None
         redactor.learn_context(self.job.context)
         keep = self.job.selection.keeps_call
-        redactor.learn(i for i in _merged(self.job, [], None, (), self.share)
+        redactor.learn(i for i in _merged(self.job, [], None, (), self.part)
                        if isinstance(i, (SipMessage, DiagRecord)) and keep(i.call_id))
         self.ctx = redactor.redact_context(self.job.context)
 

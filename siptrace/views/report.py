@@ -76,7 +76,7 @@ class Report:
     sweep: Callable[[str], str] | None = None   # the redactor's final sweep, over every text shown
 
     @property
-    def findings(self) -> list[Finding]:
+    def findings(self) -> Sequence[Finding]:
         return self.diagnosis.findings
 
     @property
@@ -333,7 +333,7 @@ def _time(when: datetime | None) -> str:
     return when.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] if when else "-"
 
 
-def _counts(findings: list[Finding]) -> str:
+def _counts(findings: Sequence[Finding]) -> str:
     by = {s: sum(1 for f in findings if f.severity is s) for s in Severity}
     return (f"{len(findings)} finding(s): {by[Severity.ERROR]} error, {by[Severity.WARNING]} warning, "
             f"{by[Severity.INFO]} info")
@@ -357,7 +357,7 @@ def _facts(f: Finding) -> list[tuple[str, str]]:
     return [(str(k), str(v)) for k, v in f.facts if v not in (None, "")]
 
 
-def _context_lines(ctx: Context, findings: list[Finding]) -> list[str]:
+def _context_lines(ctx: Context, findings: Sequence[Finding]) -> list[str]:
     out = []
     inferred = any("um_fqdn" in f.inferred for f in findings)
     if ctx.um_fqdns:
@@ -550,7 +550,7 @@ def _td(cell: str) -> str:
     return f'<td class="n">{esc(cell)}</td>' if short else f"<td>{esc(cell)}</td>"
 
 
-def _numbers(findings: list[Finding]) -> dict[str, int]:
+def _numbers(findings: Sequence[Finding]) -> dict[str, int]:
     """Each finding's number in the report, by its id (symptoms name their cause's)."""
     return {f.id: n for n, f in enumerate(findings, 1)}
 
