@@ -53,6 +53,18 @@ def cut_points(path: str, parts: int, at: Sequence[int] | None = None) -> tuple[
     return (*points, size)
 
 
+def _blocks(f, lo: int, hi: int) -> Iterator[bytes]:  # type: ignore[no-untyped-def]
+    """The bytes of ``f`` from ``lo`` to ``hi`` (or its end), block by block."""
+    f.seek(lo)
+    left = hi - lo
+    while left > 0:
+        block = f.read(min(BLOCK, left))
+        if not block:
+            break
+        left -= len(block)
+        yield block
+
+
 def _record_start(f, at: int, back_to: int) -> int | None:  # type: ignore[no-untyped-def]
     """The first record that starts at or after ``at`` (within `WINDOW`) in a framing of the file.
 
@@ -64,18 +76,8 @@ def _record_start(f, at: int, back_to: int) -> int | None:  # type: ignore[no-un
     the record it began in, and no record is longer.
     """
     begin = max(back_to, at - MAX_RECORD)
-
-    def blocks() -> Iterator[bytes]:
-        f.seek(begin)
-        left = at + WINDOW - begin
-        while left > 0:
-            block = f.read(min(BLOCK, left))
-            if not block:
-                break
-            left -= len(block)
-            yield block
-
-    for piece in frame_blocks(blocks(), first_line=1 if begin == 0 else 2, first_offset=begin):
+    for piece in frame_blocks(_blocks(f, begin, at + WINDOW), first_line=1 if begin == 0 else 2,
+                              first_offset=begin):
         if piece.offset >= at and isinstance(piece, (RawRecord, Truncated)):
             return piece.offset
     return None
@@ -105,14 +107,7 @@ def write_index(path: str, points: tuple[int, ...], part: int, count: int, out: 
 
     def blocks() -> Iterator[bytes]:
         with open(path, "rb") as f:
-            f.seek(lo)
-            left = hi - lo
-            while left > 0:
-                block = f.read(min(BLOCK, left))
-                if not block:
-                    break
-                left -= len(block)
-                yield block
+            yield from _blocks(f, lo, hi)
 
     last_part = part == len(points) - 2
     tmp = out + ".tmp"
