@@ -37,6 +37,18 @@ def split_field(token_text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
+
+def _sip(c, no_body):  # type: ignore[no-untyped-def]
+    """("sip", start line, header fields, body) of a message's children; ``no_body`` when it has none."""
+    headers = []
+    body = no_body
+    for item in c[1:]:
+        if isinstance(item, tuple):
+            headers.append(item)
+        else:
+            body = item
+    return ("sip", c[0], tuple(headers), body)
+
 class RecordBuilder(Transformer):
     """Reduces grammar rules to plain tuples (runs inside the LALR parser)."""
 
@@ -90,29 +102,13 @@ class RecordBuilder(Transformer):
         return body
 
     def sip_part(self, c):  # type: ignore[no-untyped-def]
-        start = c[0]
-        headers = []
-        body = None
-        for item in c[1:]:
-            if isinstance(item, tuple):
-                headers.append(item)
-            else:
-                body = item
-        return ("sip", start, tuple(headers), body)
+        return _sip(c, None)
 
     def body(self, c):  # type: ignore[no-untyped-def]
         return _tv(c[0])
 
     def message(self, c):  # type: ignore[no-untyped-def]
-        start = c[0]
-        headers = []
-        body = ""
-        for item in c[1:]:
-            if isinstance(item, tuple):
-                headers.append(item)
-            else:
-                body = item
-        return ("sip", start, tuple(headers), body)
+        return _sip(c, "")
 
     def record(self, c):  # type: ignore[no-untyped-def]
         first = c[0]
