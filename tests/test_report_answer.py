@@ -112,7 +112,16 @@ def test_failing_edge_call_is_set_beside_the_working_internal_call(tmp_path: Pat
     assert ("First difference: 200 OK (INVITE) Contact host: um01.contoso.com (A, healthy) vs mail.contoso.com "
             "(B, failing)") in section
     assert "compared with internal call to Exchange UM um01.contoso.com" in section
-    assert re.search(r'<figure class="compare"><img src="data:image/png;base64,', section)
+    drawn = re.search(r'<figure class="compare"><img src="data:image/png;base64,([^"]+)"', section)
+    assert drawn is not None
+    import base64
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(base64.b64decode(drawn[1]))) as image:
+        width, height = image.size
+    assert height > 500 and width > 2 * height      # both ladders side by side, not cut to the titles
 
 
 def test_without_a_healthy_call_of_the_kind_the_report_says_so(tmp_path: Path) -> None:

@@ -208,7 +208,8 @@ def _comparison_image(timeline: Timeline, compared: Any) -> Image:
         from .compare import comparison_figure
 
         fig = comparison_figure(timeline, compared, prepare=_sweep_figure)
-        return Image("compare", "compare-1", title, png=_png(fig), call_id=compared.b.call.call_id)
+        return Image("compare", "compare-1", title, png=_png(fig, tight=False),
+                     call_id=compared.b.call.call_id)
     except Exception as err:  # the comparison's drawing must not cost the report
         return Image("compare", "compare-1", title, note=f"comparison unavailable ({_why(err)})")
 
@@ -331,11 +332,13 @@ def _sweep_figure(fig: Any) -> None:
             text.set_text(swept)
 
 
-def _png(fig: Any) -> bytes:
+def _png(fig: Any, tight: bool = True) -> bytes:
+    """``tight``: cropped to what is drawn (a picture of pictures, as the comparison, is not: its
+    images would be cut away)."""
     buf = io.BytesIO()
     try:
         _sweep_figure(fig)
-        fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+        fig.savefig(buf, format="png", dpi=100, bbox_inches="tight" if tight else None)
     finally:
         try:
             import matplotlib.pyplot as plt
@@ -684,10 +687,12 @@ _STYLE = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;color:#1d2330;margin:0;background:#f4f5f7}
 main{max-width:1180px;margin:0 auto;padding:24px 28px 48px;background:#fff}
 h1{font-size:14px;font-weight:600;color:#5b6472;margin:0 0 6px;text-transform:uppercase;letter-spacing:.04em}
-.verdict{font-size:21px;line-height:1.35;font-weight:650;margin:0 0 8px;padding:10px 14px;border-left:6px solid #2e7d32;background:#f1f8f2;overflow-wrap:anywhere}
+.verdict{font-size:21px;line-height:1.35;font-weight:650;margin:0 0 8px;padding:10px 14px;
+border-left:6px solid #2e7d32;background:#f1f8f2;overflow-wrap:anywhere}
 .verdict.error{border-left-color:#c62828;background:#fdf1f1}.verdict.warning{border-left-color:#e09b00;background:#fff8e6}
 .across{margin:4px 0;overflow-wrap:anywhere}.headline{font-weight:600;margin:18px 0 4px;overflow-wrap:anywhere}
-pre{font-family:ui-monospace,SFMono-Regular,Consolas,"Liberation Mono",monospace;font-size:12.5px;background:#f6f8fa;border:1px solid #dde1e7;border-radius:4px;padding:8px 10px;overflow-x:auto;white-space:pre;margin:4px 0 10px}
+pre{font-family:ui-monospace,SFMono-Regular,Consolas,"Liberation Mono",monospace;font-size:12.5px;background:#f6f8fa;
+border:1px solid #dde1e7;border-radius:4px;padding:8px 10px;overflow-x:auto;white-space:pre;margin:4px 0 10px}
 .cmdhead{margin:8px 0 2px;font-size:13px;color:#3b4350}
 figure.chart img,figure.compare img{width:100%}h2{font-size:20px;margin:34px 0 10px;border-bottom:2px solid #e3e6eb;padding-bottom:4px}
 h3{font-size:16px;margin:0 0 6px}
