@@ -830,7 +830,7 @@ def _render_html(report: Report) -> str:
     out.append("<nav>" + "".join(f'<a href="#{a}">{t}</a>' for a, t in links) + "</nav>")
     out.append("</header>")
 
-    out.append('<section id="findings"><h2>Root causes, their symptoms under them</h2>')
+    out.append('<section id="findings"><h2>Findings: root causes, their symptoms under them</h2>')
     if not findings:
         out.append('<p class="note">No problems found.</p>')
     numbers = _numbers(findings)
@@ -978,7 +978,7 @@ def _render_markdown(report: Report, image_dir: str) -> tuple[str, dict[str, byt
     if report.call_filter:
         out += [md(f"Only the calls {', '.join(report.call_filter)}"), ""]
 
-    out += ["## Root causes, their symptoms under them", ""]
+    out += ["## Findings: root causes, their symptoms under them", ""]
     if not findings:
         out += ["No problems found.", ""]
     numbers = _numbers(findings)
