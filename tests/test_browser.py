@@ -85,3 +85,78 @@ def test_browser_screenshot_is_drawn(report_html: Path, tmp_path: Path) -> None:
         assert len(colours) > 50            # text, tables and severity colours, not a blank page
         # the error badge of the first finding is drawn in its red
         assert any(r > 180 and g < 80 and b < 80 for _, (r, g, b) in colours)
+
+
+# ---------------------------------------------------------------------------
+# The UM failure's report: the verdict and the root cause on the first screen
+# ---------------------------------------------------------------------------
+
+UM_SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "um-ack-retarget-bye.fe.log"
+FIRST_SCREEN = 900
+
+# A page of the test's own that loads the report in a frame and writes where the report's
+# elements are (the report itself carries no script and gets none).
+MEASURE = """<!DOCTYPE html><html><head><meta charset="utf-8"><style>body{margin:0}
+iframe{border:0;width:1280px;height:2400px}</style></head><body>
+<iframe id="report" src="REPORT"></iframe>
+<script>
+document.getElementById("report").addEventListener("load", function () {
+  var doc = this.contentDocument, out = [];
+  ["verdict", "finding-1"].forEach(function (id) {
+    var el = doc.getElementById(id);
+    var box = el ? el.getBoundingClientRect() : null;
+    out.push(id + "=" + (box ? Math.round(box.top) + "," + Math.round(box.bottom) : "missing"));
+  });
+  var head = doc.querySelector("#finding-1 .summary");
+  var box = head ? head.getBoundingClientRect() : null;
+  out.push("summary=" + (box ? Math.round(box.top) + "," + Math.round(box.bottom) : "missing"));
+  var pre = document.createElement("pre");
+  pre.id = "measured";
+  pre.textContent = out.join(";");
+  document.body.appendChild(pre);
+});
+</script></body></html>
+"""
+
+
+@pytest.fixture(scope="module")
+def um_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("um") / "report.html"
+    result = CliRunner().invoke(report_command, [str(UM_SAMPLE), "--um-fqdn", "um01.contoso.com", "-o", str(out),
+                                                 "-q"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_um_report_verdict_and_root_cause_are_within_the_first_900_px(um_report: Path, tmp_path: Path) -> None:
+    page = tmp_path / "measure.html"
+    page.write_text(MEASURE.replace("REPORT", um_report.as_uri()), encoding="utf-8")
+    done = chromium(tmp_path, "--allow-file-access-from-files", "--window-size=1280,2400", "--dump-dom",
+                    page.as_uri())
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = re.search(r'<pre id="measured">(.*?)</pre>', done.stdout)
+    assert found is not None, done.stdout[-2000:]
+    boxes = dict(item.split("=") for item in found[1].split(";"))
+    assert "missing" not in boxes.values(), boxes
+    top = {name: tuple(map(int, value.split(","))) for name, value in boxes.items()}
+    assert 0 <= top["verdict"][0] < top["verdict"][1] <= FIRST_SCREEN // 3
+    # the root cause: its heading and summary are on the first screen
+    assert top["verdict"][1] <= top["finding-1"][0] < top["summary"][1] <= FIRST_SCREEN
+    text = um_report.read_text(encoding="utf-8")
+    assert 'id="finding-1"' in text and "ack-retarget-bye" in text.split('id="finding-1"', 1)[1][:400]
+
+
+def test_um_report_first_screen_screenshot_shows_the_verdict_colour(um_report: Path, tmp_path: Path) -> None:
+    shot = Path(os.environ.get("SIPTRACE_SCREENSHOTS", tmp_path)) / "um-report-first-screen.png"
+    done = chromium(tmp_path, f"--screenshot={shot}", f"--window-size=1280,{FIRST_SCREEN}", um_report.as_uri())
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert console_errors(done.stderr) == []
+    from PIL import Image
+
+    with Image.open(shot) as image:
+        assert image.size == (1280, FIRST_SCREEN)
+        rgb = image.convert("RGB")
+        # the verdict's red bar near the top, and the root cause's error badge below it, on this screen
+        reds = [y for y in range(FIRST_SCREEN) for x in range(0, 1280, 4)
+                if (lambda p: p[0] > 180 and p[1] < 80 and p[2] < 80)(rgb.getpixel((x, y)))]
+        assert reds and min(reds) < 150 and max(reds) > min(reds) + 60

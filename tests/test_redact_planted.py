@@ -104,7 +104,7 @@ def test_no_planted_value_survives_in_any_output(trace: Path, tmp_path: Path, dr
         files = sorted((tmp_path / "report_files").iterdir())
         assert files and leaks([p.name for p in files], domains) == []
     if suffix in (".html", ".md"):
-        assert len(drawn) >= 2                      # the call's ladder and the charts
+        assert len(drawn) >= 1                      # the call's ladder (one call: no chart)
         assert leaks(drawn, domains) == []
     # the report still says what happened, under pseudonyms
     text = texts[0]

@@ -88,7 +88,7 @@ def html_report(traces: list[Path], tmp_path_factory: pytest.TempPathFactory) ->
 
 ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "main", "header", "h1", "h2", "h3", "p", "nav",
                 "a", "section", "table", "colgroup", "col", "thead", "tbody", "tr", "th", "td", "article", "span",
-                "dl", "dt", "dd", "b", "ul", "li", "figure", "img", "figcaption", "footer", "code"}
+                "dl", "dt", "dd", "b", "ul", "li", "figure", "img", "figcaption", "footer", "code", "pre"}
 ALLOWED_ATTRS = {"lang", "charset", "http-equiv", "content", "name", "href", "class", "id", "src", "alt"}
 
 
@@ -193,10 +193,9 @@ def test_html_has_inline_images_of_ladders_and_charts(html_report: str) -> None:
         assert any(UM_CALL_ID in i["alt"] and "ack-retarget-bye" in i["alt"] for i in ladders)
     else:
         assert "ladder unavailable" in html_report and not ladders
-    if charts_available():
-        assert len(images) - len(ladders) >= 1
-    else:
-        assert "charts unavailable" in html_report
+    # two calls: no chart (each call's ladder says more); see test_charts_only_with_enough_calls
+    assert not [i for i in images if i["alt"] and not i["alt"].startswith(("Call ", "Healthy call "))]
+    assert 'id="charts"' not in html_report and "no data" not in html_report
 
 
 def test_html_without_findings_says_so(tmp_path: Path) -> None:
@@ -219,8 +218,9 @@ def _md_escaped(value: str) -> str:
 
 
 def _outside_code_spans(markdown: str) -> str:
-    """The Markdown with its code spans blanked: what a renderer could read as markup."""
-    return re.sub(r"(`+)(?:(?!\1).)+?\1", " ", markdown)
+    """The Markdown with its fenced blocks and code spans blanked: what a renderer could read as markup."""
+    unfenced = re.sub(r"^(`{3,})[^\n]*\n.*?^\1\n", "\n", markdown, flags=re.S | re.M)
+    return re.sub(r"(`+)(?:(?!\1).)+?\1", " ", unfenced)
 
 
 def test_markdown_writes_its_images_next_to_it(traces: list[Path], tmp_path: Path) -> None:
@@ -289,8 +289,8 @@ def test_json_is_the_diagnose_schema_plus_dialog_and_call_tables(traces: list[Pa
     diagnose = CliRunner().invoke(cli_main, ["diagnose", *map(str, traces), "--um-fqdn", "um01.contoso.com",
                                              "--format", "json", "-q"])
     expected = json.loads(diagnose.stdout)
-    for key in ("patterns", "calls_with_findings"):     # views the report does not show yet
-        expected.pop(key)
+    assert doc["patterns"] and doc["calls_with_findings"]
+    assert any(c["call_id"] == UM_CALL_ID and "dropped after" in c["headline"] for c in doc["calls_with_findings"])
     assert doc["schema"] == expected["schema"] == 1
     # every key of the diagnose document, unchanged, plus the tables
     assert set(doc) - set(expected) == {"tables", "redacted"} and set(expected) <= set(doc)
@@ -351,13 +351,3 @@ def test_call_id_keeps_only_that_call(traces: list[Path], tmp_path: Path) -> Non
     doc = json.loads(out.read_text(encoding="utf-8"))
     assert [c["call_id"] for c in doc["tables"]["calls"]] == [UM_CALL_ID]
     assert {f["call_id"] for f in doc["findings"]} == {UM_CALL_ID}
-
-
-def test_text_report_is_the_diagnose_text(traces: list[Path], tmp_path: Path) -> None:
-    out = tmp_path / "report.txt"
-    assert run_report(*traces, "--um-fqdn", "um01.contoso.com", "-o", out).exit_code == 0
-    text = out.read_text(encoding="utf-8")
-    verdict, _, rest = text.partition("\n\n")
-    assert "Exchange UM certificate Subject Name is mail.contoso.com" in verdict
-    assert re.match(r"\d+ findings?:", rest)
-    assert "[ERROR] ack-retarget-bye" in text and "Read:" in text

@@ -21,6 +21,21 @@ from ..model.errors import SiptraceError
 from ..views.outfiles import write_atomically
 
 
+def _options(output: str, um: tuple[str, ...], edge: tuple[str, ...], pool: tuple[str, ...],
+             call_ids: tuple[str, ...], redact: bool, redact_domains: bool, redact_map: str | None,
+             input_format: str | None) -> str:
+    """The options of this run for the report's footer (not the input names, which may be personal;
+    a redacted report sweeps the values shown)."""
+    words = [f"{name} {value}" for name, values in (("--um-fqdn", um), ("--edge-fqdn", edge), ("--pool-fqdn", pool),
+                                                     ("--call-id", call_ids)) for value in values]
+    words += [flag for flag, on in (("--redact", redact), ("--redact-domains", redact_domains),
+                                    ("--redact-map …", bool(redact_map))) if on]
+    if input_format:
+        words.append(f"--input-format {input_format}")
+    words.append(f"-o {os.path.basename(output)}")
+    return " ".join(words)
+
+
 def _same_file(a: str, b: str) -> bool:
     return os.path.abspath(a) == os.path.abspath(b)
 
@@ -29,7 +44,8 @@ def _same_file(a: str, b: str) -> bool:
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True, allow_dash=True))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="The report file: .html (one self-contained page), .md (images in <name>_files/ next to "
-                   "it) or .json (the diagnose JSON plus tables of the dialogs and calls).")
+                   "it), .json (the diagnose JSON plus tables of the dialogs and calls) or .txt (a ticket snippet "
+                   "of at most 60 lines: verdict, root cause, commands, the worst call's ladder).")
 @click.option("--um-fqdn", multiple=True, help="FQDN of an Exchange UM server (repeatable).")
 @click.option("--edge-fqdn", multiple=True, help="FQDN of an Edge server's internal side (repeatable).")
 @click.option("--pool-fqdn", multiple=True, help="FQDN of a front-end pool (repeatable).")
@@ -52,21 +68,25 @@ def report_command(files: tuple[str, ...], output: str, um_fqdn: tuple[str, ...]
     """Write a report of trace FILES for a support ticket: findings, call flows, charts.
 
     \b
-    Example:
+    Examples:
         siptrace report fe.log edge.log --um-fqdn um01.contoso.com -o report.html --redact
+        siptrace report fe.log --um-fqdn um01.contoso.com -o ticket.txt
     """
     from ..read.redact import Redactor
     from ..views.report import build_report, format_of, write_report
 
     if format_of(output) is None:
-        raise click.BadParameter(f"{output!r} does not end in .html, .md or .json", param_hint="'-o'")
+        raise click.BadParameter(f"{output!r} does not end in .html, .md or .json (or .txt, a ticket snippet)",
+                                 param_hint="'-o'")
     if redact_map and _same_file(redact_map, output):
         raise click.BadParameter("the redaction map must not be the report itself", param_hint="'--redact-map'")
     redactor = Redactor(redact_domains) if (redact or redact_domains or redact_map) else None
     ctx = Context.of(um_fqdn, edge_fqdn, pool_fqdn)
     call_ids = resolve_all(call_ids, files, input_format)
     report = build_report(files, ctx, call_ids=call_ids, redactor=redactor, input_format=input_format,
-                          progress=not quiet, tables=format_of(output) == "json")
+                          progress=not quiet, tables=format_of(output) == "json",
+                          command=_options(output, um_fqdn, edge_fqdn, pool_fqdn, call_ids, redact, redact_domains,
+                                           redact_map, input_format))
     written = write_report(report, output)
     if redactor is not None and redact_map:
         write_atomically(redact_map, json.dumps(redactor.mapping(), indent=2, ensure_ascii=False) + "\n")

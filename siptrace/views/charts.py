@@ -28,10 +28,11 @@ if TYPE_CHECKING:
 Source = Union["Trace", ChartData]
 
 __all__ = ["CHARTS", "ChartData", "chart_data", "calls_over_time", "findings_by_rule", "final_responses", "setup_times", "answer_to_bye",
-           "host_messages", "OUTCOME_COLOURS"]
+           "host_messages", "OUTCOME_COLOURS", "MIN_CALLS", "says_something"]
 
 OUTCOME_COLOURS: dict[str, str] = {
-    "answered": "#2e7d32", "failed": "#c62828", "cancelled": "#78909c", "no answer": "#ef6c00", "other": "#5c6bc0",
+    "answered": "#2e7d32", "dropped": "#8e24aa", "failed": "#c62828", "cancelled": "#78909c", "no answer": "#ef6c00",
+    "other": "#5c6bc0",
 }
 STATUS_COLOURS: dict[int, str] = {2: "#2e7d32", 3: "#1565c0", 4: "#ef6c00", 5: "#c62828", 6: "#6a1b9a"}
 BAR = "#546e7a"
@@ -251,6 +252,27 @@ def host_messages(trace: Source) -> Figure:
     ax.set_title(f"{title}{more}", parse_math=False)
     ax.legend(loc="lower right", frameon=False)
     return fig
+
+
+MIN_CALLS = 10      # fewer calls: each one's ladder says more than a chart of them
+
+
+def says_something(name: str, data: ChartData) -> bool:
+    """Whether chart ``name`` tells a reader of the report more than its findings and ladders do:
+    over-time, response and host charts need `MIN_CALLS` calls, distributions as many values,
+    findings by rule several rules over as many findings; never an empty chart."""
+    calls = len(data.starts)
+    if name in ("calls_over_time", "host_messages"):
+        return calls >= MIN_CALLS
+    if name == "final_responses":
+        return calls >= MIN_CALLS and len(data.finals) > 1
+    if name == "setup_times":
+        return len(data.setup_s) >= MIN_CALLS
+    if name == "answer_to_bye":
+        return len(data.answer_to_bye_s) >= MIN_CALLS
+    if name == "findings_by_rule":
+        return len(data.findings) >= MIN_CALLS and len({rule for rule, _ in data.findings}) > 1
+    return True
 
 
 CHARTS: dict[str, Callable[[Source], Figure]] = {

@@ -15,7 +15,7 @@ um01.contoso.com vs mail.contoso.com") or a step only one call has.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
@@ -324,8 +324,9 @@ def _fit(text: str, width: int) -> str:
 HIGHLIGHT = "#fff176"
 
 
-def comparison_figure(timeline: Timeline, c: Comparison) -> Figure:
-    """Both ladders side by side, the first difference's arrow highlighted in each, the difference above."""
+def comparison_figure(timeline: Timeline, c: Comparison, prepare: Callable[[Any], None] | None = None) -> Figure:
+    """Both ladders side by side, the first difference's arrow highlighted in each, the difference above;
+    ``prepare`` sees each ladder before it is drawn into the picture (a report's redaction sweep)."""
     import numpy as np
 
     from .ladder import ladder_figure, new_figure
@@ -336,6 +337,8 @@ def comparison_figure(timeline: Timeline, c: Comparison) -> Figure:
         fig = ladder_figure(timeline, s.call.call_id, s.findings)
         if step is not None:
             _highlight(fig, step.message)
+        if prepare is not None:
+            prepare(fig)
         fig.canvas.draw()
         images.append((np.asarray(fig.canvas.buffer_rgba()).copy(), fig.dpi))  # type: ignore[attr-defined]
     dpi = min(d for _, d in images)

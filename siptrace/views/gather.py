@@ -26,9 +26,13 @@ from typing import Any
 
 from ..correlate.calls import Call, Message
 from ..correlate.timeline import Timeline
+from ..model.context import Context
 from ..model.sip import DiagRecord
-from ..rules.findings import Finding, group_keys
+from ..rules.findings import Finding, Severity, group_keys
+from .compare import Side, steps_of
+from .headline import headline
 from .ladder import HostMap, _sender_receiver, _server
+from .patterns import CallNote, CallNotes, instant
 from .tables import call_rows, dialog_rows
 
 MAX_CALL_ROWS = 500
@@ -156,16 +160,28 @@ class ReportRows:
     first: datetime | None = None
     last: datetime | None = None
     charts: ChartData = field(default_factory=ChartData)
-    worst: list[tuple[Any, ...]] = field(default_factory=list)     # (key, n, Call-ID, its timeline, its findings)
+    worst: list[tuple[Any, ...]] = field(default_factory=list)     # (key, n, Call-ID, its timeline, its findings, Side)
     calls_with_findings: int = 0
+    ctx: Context = field(default_factory=Context)
+    ladders: dict[str, str] = field(default_factory=dict)         # each call's note, by Call-ID (as diagnose keeps)
+    healthy: dict[str, tuple[Any, ...]] = field(default_factory=dict)   # kind → (order, Side, its timeline)
+    _notes: CallNotes | None = None
     _n: int = 0
 
     def __getstate__(self) -> dict[str, Any]:
         """To the parent: the calls kept for ladders without their state machine runs (the
         ladder does not read them, and they are keyed by object identity)."""
         state = dict(self.__dict__)
-        state["worst"] = [(*w[:3], _without_runs(w[3]), w[4]) for w in self.worst]
+        state["worst"] = [(*w[:3], _without_runs(w[3]), *w[4:]) for w in self.worst]
+        state["healthy"] = {k: (order, kept, _without_runs(t)) for k, (order, kept, t) in self.healthy.items()}
+        state["_notes"] = None
         return state
+
+    @property
+    def notes(self) -> CallNotes:
+        if self._notes is None:
+            self._notes = CallNotes(self.ctx)
+        return self._notes
 
     def judged(self, timeline: Timeline, findings: list[Finding]) -> None:
         calls = list(call_rows(timeline, findings))
@@ -181,7 +197,29 @@ class ReportRows:
         if times:
             self.first = min(times) if self.first is None else min(self.first, min(times))
             self.last = max(times) if self.last is None else max(self.last, max(times))
+        self._keep_notes(timeline, findings)
         self._keep_worst(timeline, findings)
+
+    def _keep_notes(self, timeline: Timeline, findings: list[Finding]) -> None:
+        """Each call's note, and the first healthy answered call of each kind (a Side made only
+        when a call takes the place of the one kept: calls come about in time order)."""
+        by_call: dict[str, list[Finding]] = {}
+        for f in findings:
+            if f.call_id:
+                by_call.setdefault(f.call_id, []).append(f)
+        for call in timeline.calls:
+            mine = by_call.get(call.call_id, [])
+            note = self.notes.note_of(timeline, call.call_id, mine)
+            if note is None:
+                continue
+            self.ladders[call.call_id] = note.dumps()
+            if _healthy(note, mine):
+                assert note.kind is not None
+                order = (instant(note.start), call.call_id)
+                kept = self.healthy.get(note.kind.key())
+                if kept is None or order < kept[0]:
+                    side = Side(call, steps_of(timeline, call), headline(timeline, call), note.kind, [])
+                    self.healthy[note.kind.key()] = (order, side, call_alone(timeline, call))
 
     def _keep_worst(self, timeline: Timeline, findings: list[Finding]) -> None:
         """The calls with findings that come first in the findings' order (`group_keys`)."""
@@ -194,8 +232,10 @@ class ReportRows:
             if call is not None:
                 self.calls_with_findings += 1
                 self._n += 1
-                self.worst.append((key, self._n, cid, call_alone(timeline, call),
-                                   [f for f in findings if f.call_id == cid]))
+                mine = [f for f in findings if f.call_id == cid]
+                kind = self.notes.kinds_of(timeline).get(cid)
+                side = Side(call, steps_of(timeline, call), headline(timeline, call, mine), kind, mine)
+                self.worst.append((key, self._n, cid, call_alone(timeline, call), mine, side))
         if len(self.worst) > 2 * self.max_ladders:
             self.worst = heapq.nsmallest(self.max_ladders, self.worst, key=lambda w: w[:2])
 
@@ -210,6 +250,10 @@ class ReportRows:
                 self.last = when if self.last is None else max(self.last, when)
         self.worst.extend(other.worst)
         self.calls_with_findings += other.calls_with_findings
+        self.ladders.update(other.ladders)
+        for key, kept in other.healthy.items():
+            if key not in self.healthy or kept[0] < self.healthy[key][0]:
+                self.healthy[key] = kept
 
     # -- what the report reads ---------------------------------------------------
     def call_table(self, limit: int | None = None) -> list[dict[str, Any]]:
@@ -225,11 +269,51 @@ class ReportRows:
         chosen = heapq.nsmallest(self.max_ladders, self.worst, key=lambda w: w[:2])
         seen: set[str] = set()
         out = []
-        for _, _, cid, timeline, found in chosen:
+        for _, _, cid, timeline, found, _side in chosen:
             if cid not in seen:
                 seen.add(cid)
                 out.append((cid, timeline, found))
         return out
+
+    def comparison(self) -> tuple[Side | None, tuple[Side, Timeline] | None, str]:
+        """The worst failing call, the healthy call to set beside it (same kind first, else the
+        same place reached another way, the earliest) and the timeline of both; or why not."""
+        failing = None
+        for _, _, _, timeline, found, side in sorted(self.worst, key=lambda w: w[:2]):
+            if side.kind is not None and any(not f.cause and f.severity.rank >= Severity.WARNING.rank
+                                             for f in found):
+                failing = (side, timeline)
+                break
+        if failing is None:
+            return None, None, "No failing call of a known kind in this trace: nothing to compare."
+        side, timeline = failing
+        kind = side.kind
+        assert kind is not None
+        near = sorted((kept[1].kind != kind, kept[0], key) for key, kept in self.healthy.items()
+                      if kept[1].kind.same_place(kind))
+        if not near:
+            return side, None, (f"No healthy call of the same kind ({kind.label(False)}, or to the same place "
+                                f"another way) in this trace: add a trace of one to compare with.")
+        other_way, _, key = near[0]
+        _, good, good_timeline = self.healthy[key]
+        note = (f"No healthy {kind.label(False)} in this trace; compared with {good.kind.label(False)}."
+                if other_way else "")
+        return side, (good, _both(good_timeline, timeline)), note
+
+
+def _healthy(note: CallNote, findings: list[Finding]) -> bool:
+    return (note.kind is not None and note.outcome == "answered"
+            and not any(f.severity.rank >= Severity.WARNING.rank for f in findings))
+
+
+def _both(a: Timeline, b: Timeline) -> Timeline:
+    """One timeline of two calls' timelines (for their ladders side by side)."""
+    messages = sorted([*a.messages, *b.messages], key=lambda m: instant(m.time))
+    ends = [t for t in (a.end, b.end) if t is not None]
+    return Timeline(messages=messages, calls=[*a.calls, *b.calls], runs={**a.runs, **b.runs},
+                    diagnostics=[*a.diagnostics, *b.diagnostics], offsets={**a.offsets, **b.offsets},
+                    references={**a.references, **b.references},
+                    end=max(ends, key=instant) if ends else None)
 
 
 def _without_runs(timeline: Timeline) -> Timeline:

@@ -215,14 +215,22 @@ class CallNotes:
         self.ladder = ladder
         self._last: tuple[int, dict[str, CallKind]] | None = None
 
-    def __call__(self, timeline: Timeline, call_id: str, findings: list[Finding]) -> str:
+    def kinds_of(self, timeline: Timeline) -> dict[str, CallKind]:
+        """The kind of each call of ``timeline``, found once per judged batch of calls."""
         if self._last is None or self._last[0] != id(timeline):
-            self._last = (id(timeline), kinds(timeline, self.ctx))   # once per judged batch of calls
-        kind = self._last[1].get(call_id)
+            self._last = (id(timeline), kinds(timeline, self.ctx))
+        return self._last[1]
+
+    def note_of(self, timeline: Timeline, call_id: str, findings: list[Finding]) -> CallNote | None:
+        kind = self.kinds_of(timeline).get(call_id)
         call = timeline.call(call_id)
         if call is None or (kind is None and not findings):
-            return ""
-        return note(timeline, call, kind, findings, self.ladder).dumps()
+            return None
+        return note(timeline, call, kind, findings, self.ladder)
+
+    def __call__(self, timeline: Timeline, call_id: str, findings: list[Finding]) -> str:
+        found = self.note_of(timeline, call_id, findings)
+        return found.dumps() if found is not None else ""
 
 
 @dataclass

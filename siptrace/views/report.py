@@ -27,18 +27,20 @@ import math
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from .. import __version__
 from ..model.context import Context
-from ..run.diagnose import Diagnosis, Summary
+from ..run.diagnose import SCHEMA, Diagnosis, Summary
 from ..rules.findings import Finding, Severity
 from .gather import MAX_CALL_ROWS, ReportRows
 from .outfiles import write_atomically
+from .patterns import CallNote, Pattern, patterns
 from .printable import printable
+from .render import NotedDiagnosis, call_notes
 
 if TYPE_CHECKING:
     from ..correlate.timeline import Timeline
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
 FORMATS = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".json": "json", ".txt": "text"}
 MAX_LADDERS = 20
 MAX_SKIPPED_SHOWN = 5
+MAX_PATTERNS = 3
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 
@@ -54,7 +57,7 @@ CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 class Image:
     """One picture of the report: a call's ladder or a chart, or why it is missing."""
 
-    kind: str                  # "ladder" or "chart"
+    kind: str                  # "ladder", "chart" or "compare"
     name: str                  # file stem, from the report's own counters: "ladder-1", "chart-2"
     title: str                 # caption; may hold trace values (escaped when shown)
     png: bytes | None = None
@@ -74,6 +77,14 @@ class Report:
     images: list[Image] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     sweep: Callable[[str], str] | None = None   # the redactor's final sweep, over every text shown
+    command: str = ""                           # the options it was made with (no input names)
+    made: datetime | None = None
+    calls: dict[str, CallNote] = field(default_factory=dict)    # what is known of each call (headlines)
+    patterns: list[Pattern] = field(default_factory=list)        # root causes across calls
+    comparison: str = ""                        # the worst failing call beside a healthy one, as text
+    comparison_note: str = ""                   # why there is none, or what it was compared with
+    ladder_call: str = ""                       # the worst call, and its text ladder (the ticket's)
+    ladder_text: str = ""
 
     @property
     def findings(self) -> Sequence[Finding]:
@@ -87,6 +98,14 @@ class Report:
     def charts(self) -> list[Image]:
         return [i for i in self.images if i.kind == "chart"]
 
+    @property
+    def compared(self) -> list[Image]:
+        return [i for i in self.images if i.kind == "compare"]
+
+    def headline(self, call_id: str | None) -> str:
+        note = self.calls.get(call_id or "")
+        return note.headline if note is not None else ""
+
 
 # ---------------------------------------------------------------------------
 # Building
@@ -96,7 +115,7 @@ class Report:
 def build_report(paths: str | Sequence[str], ctx: Context | None = None, *, call_ids: Sequence[str] = (),
                  redactor: Redactor | None = None, input_format: str | None = None, progress: bool = False,
                  images: bool = True, max_ladders: int = MAX_LADDERS, tables: bool = True,
-                 jobs: int | None = None) -> Report:
+                 jobs: int | None = None, command: str = "") -> Report:
     """Read, (redact,) correlate and diagnose trace files, and draw the report's pictures.
 
     Args:
@@ -110,14 +129,17 @@ def build_report(paths: str | Sequence[str], ctx: Context | None = None, *, call
         tables: keep a row of every call and dialog (the JSON report's tables);
             without, only the first calls the HTML and Markdown tables show.
         jobs: worker processes (`siptrace.run.parallel.run_parallel`).
+        command: the options the report is made with, for its footer.
     """
     from ..run.job import Job, Selection
     from ..run.parallel import run_parallel
 
-    rows = ReportRows(all_rows=tables, max_ladders=max_ladders)
+    rows = ReportRows(all_rows=tables, max_ladders=max_ladders, ctx=ctx or Context())
     job = Job.of(paths, context=ctx or Context(), input_format=input_format, progress=progress,
                  selection=Selection(frozenset(call_ids)), redactor=redactor, watcher=rows)
-    diagnosis = run_parallel(job, jobs)
+    ran = run_parallel(job, jobs)
+    ran.ladders = rows.ladders                  # each call's note, as diagnose keeps them
+    diagnosis = NotedDiagnosis.of(ran)          # its JSON adds patterns and call headlines
     sweep = redactor.sweep if redactor is not None else None
     if images:    # the charts (pandas and matplotlib) in another process, forked before this one grows;
         # a redacted report draws every picture here, where the final sweep is seen to pass over it
@@ -127,17 +149,69 @@ def build_report(paths: str | Sequence[str], ctx: Context | None = None, *, call
     wanted_shown = tuple(redactor.call_id(c) for c in call_ids) if redactor is not None else tuple(call_ids)
     report = Report(diagnosis, rows, redacted=redactor is not None,
                     redacted_domains=bool(redactor and redactor.redact_domains), call_filter=wanted_shown,
-                    sweep=redactor.sweep if redactor is not None else None)
+                    sweep=redactor.sweep if redactor is not None else None, command=command,
+                    made=datetime.now(timezone.utc))
+    report.calls = call_notes(diagnosis)
+    report.patterns = patterns(diagnosis.findings, report.calls)
     if call_ids and not rows.call_count:
         report.notes.append("No call of the trace has the Call-ID(s) asked for.")
+    _text_ladder(report)
+    comparison = _comparison(report, draw=images)
     if images:
         say = _phases(progress)
         with _sweeping(report):
             report.images.extend(_ladders(rows, report.notes, say))
+            if comparison is not None:
+                say("drawing the comparison")
+                report.images.append(_comparison_image(*comparison))
         say("drawing the charts")
         report.images.extend(charts.result())
         say("")
     return report
+
+
+def _text_ladder(report: Report) -> None:
+    """The text ladder of the worst call (the ticket snippet's and the Markdown's)."""
+    worst = report.rows.worst_calls()
+    if not worst:
+        return
+    cid, timeline, found = worst[0]
+    try:
+        from .ladder import ladder_text
+
+        report.ladder_call, report.ladder_text = cid, ladder_text(timeline, cid, found, width=100)
+    except Exception as err:  # one call's drawing must not cost the report
+        report.ladder_call, report.ladder_text = cid, f"ladder unavailable ({_why(err)})"
+
+
+def _comparison(report: Report, draw: bool) -> tuple[Timeline, Any] | None:
+    """The worst failing call beside the healthy call of its kind (`siptrace.views.compare`) as
+    text; the timeline and comparison to draw, or None when there is nothing to draw."""
+    from .compare import align, comparison_text
+
+    if not any(f.severity.rank >= Severity.WARNING.rank for f in report.findings):
+        return None
+    failing, healthy, note = report.rows.comparison()
+    report.comparison_note = note
+    if failing is None or healthy is None:
+        return None
+    good, timeline = healthy
+    compared = align(good, failing)          # good on the left, bad on the right, as `siptrace compare`
+    report.comparison = comparison_text(compared, 110)
+    return (timeline, compared) if draw else None
+
+
+def _comparison_image(timeline: Timeline, compared: Any) -> Image:
+    title = (f"Healthy call {compared.a.call.call_id} beside failing call {compared.b.call.call_id}"
+             + (f"; first difference: {compared.first.text(compared.names())}" if compared.first else ""))
+    try:
+        from .compare import comparison_figure
+
+        fig = comparison_figure(timeline, compared, prepare=_sweep_figure)
+        return Image("compare", "compare-1", title, png=_png(fig, tight=False),
+                     call_id=compared.b.call.call_id)
+    except Exception as err:  # the comparison's drawing must not cost the report
+        return Image("compare", "compare-1", title, note=f"comparison unavailable ({_why(err)})")
 
 
 def _swept_charts(rows: ReportRows, sweep: Callable[[str], str] | None) -> list[Image]:
@@ -258,11 +332,13 @@ def _sweep_figure(fig: Any) -> None:
             text.set_text(swept)
 
 
-def _png(fig: Any) -> bytes:
+def _png(fig: Any, tight: bool = True) -> bytes:
+    """``tight``: cropped to what is drawn (a picture of pictures, as the comparison, is not: its
+    images would be cut away)."""
     buf = io.BytesIO()
     try:
         _sweep_figure(fig)
-        fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+        fig.savefig(buf, format="png", dpi=100, bbox_inches="tight" if tight else None)
     finally:
         try:
             import matplotlib.pyplot as plt
@@ -305,12 +381,13 @@ def _ladder_image(n: int, cid: str, timeline: Timeline, found: list[Finding], dr
 
 def _charts(rows: ReportRows, say: Callable[[str], None]) -> list[Image]:
     try:
-        from .charts import CHARTS
+        from .charts import CHARTS, says_something
     except Exception as err:
         return [Image("chart", "chart-1", "Charts", note=f"charts unavailable ({_why(err)})")]
     out = []
-    for n, (name, draw) in enumerate(CHARTS.items(), 1):
-        say(f"drawing chart {n} of {len(CHARTS)}")
+    shown = [(name, draw) for name, draw in CHARTS.items() if says_something(name, rows.charts)]
+    for n, (name, draw) in enumerate(shown, 1):
+        say(f"drawing chart {n} of {len(shown)}")
         title = str(name).replace("_", " ").replace("-", " ").capitalize()
         try:
             out.append(Image("chart", f"chart-{n}", title, png=_png(draw(rows.charts))))
@@ -481,16 +558,111 @@ def render_json(report: Report) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
-def render_text(report: Report) -> str:
-    """The text ``siptrace diagnose -v`` prints, over the (redacted) trace."""
-    from .render import diagnosis_text
+TICKET_LINES = 60
+TICKET_EVIDENCE = 6
 
-    lines = [diagnosis_text(report.diagnosis, verbose=True)]
-    note = _redaction_line(report)
-    if note:
-        lines.append(note)
-    text = "\n".join(lines) + "\n"
+
+def render_text(report: Report) -> str:
+    """The ticket snippet: at most `TICKET_LINES` plain lines for a ticket field or a mail (the
+    verdict, the root cause with its evidence file:line, the commands, the worst call's text
+    ladder, what was read); the ladder is cut to what is left."""
+    with _sweeping(report):
+        head, tail = _ticket_lines(report)
+    ladder: list[str] = []
+    if report.ladder_text:
+        room = TICKET_LINES - len(head) - len(tail) - 4      # its title, two fences, a blank line
+        lines = report.ladder_text.split("\n")
+        if len(lines) > room:
+            lines = _without_trying(lines)
+        if room < 5:
+            ladder = []
+        elif len(lines) > room:
+            cut = len(lines) - room + 1
+            lines = lines[:room - 1] + [f"… {cut} more lines: siptrace ladder FILE --call-id {report.ladder_call}"]
+        if room >= 5:
+            ladder = [f"Ladder of call {report.ladder_call}:", "```", *lines, "```", ""]
+    head = head[:TICKET_LINES - len(tail)]        # what was read and the footer always close it
+    text = "\n".join([*head, *ladder, *tail]) + "\n"
     return report.sweep(text) if report.sweep is not None else text
+
+
+_ROW_TIME = re.compile(r"^\s*[+-]?\d+(?:\.\d+)? m?s\b")
+
+
+def _without_trying(lines: list[str]) -> list[str]:
+    """A text ladder without its 100 Trying rows (hop by hop, each proxy sends its own): the
+    rows that say something fit the ticket."""
+    out: list[str] = []
+    skip = False
+    for n, line in enumerate(lines):
+        if skip:
+            skip = False
+            continue
+        if "100 Trying" in line and "*" not in line:
+            # a label over its arrow (the next line, with the time) or one line with both
+            skip = not _ROW_TIME.match(line) and n + 1 < len(lines) and bool(_ROW_TIME.match(lines[n + 1])) \
+                and "*" not in lines[n + 1]
+            if skip or _ROW_TIME.match(line):
+                continue
+        out.append(line)
+    if len(out) < len(lines):
+        out.insert(1, "(100 Trying left out)")
+    return out
+
+
+def _wrapped(text: str, indent: str = "") -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, 100, initial_indent=indent, subsequent_indent=indent or "  ") or [indent]
+
+
+def _ticket_lines(report: Report) -> tuple[list[str], list[str]]:
+    """(what comes before the ladder, what comes after it)."""
+    d, findings = report.diagnosis, report.findings
+    head = _wrapped(d.verdict())
+    head += [line for p in report.patterns[:1] for line in _wrapped(f"Across calls: {p.text()}")]
+    head += _reading_notes(report)
+    head.append("")
+    roots = [f for f in findings if not f.cause and f.severity.rank >= Severity.WARNING.rank]
+    if roots:
+        root = roots[0]
+        head += _wrapped(f"Root cause: [{root.severity.value.upper()}] {root.rule}: {root.summary}")
+        line = report.headline(root.call_id).split(" · root cause: ", 1)[0]     # the cause is said above
+        if line:
+            head += _wrapped(f"Call {root.call_id}: {line}")
+        if root.evidence:
+            head.append("Evidence:")
+            for e in root.evidence[:TICKET_EVIDENCE]:
+                when = e.time.strftime("%H:%M:%S.%f")[:-3] if e.time else "--:--:--"
+                text = e.text if len(e.text) <= 140 else e.text[:139] + "…"
+                head.append(f"  {e.origin}  {when}  {text}")
+            if len(root.evidence) > TICKET_EVIDENCE:
+                head.append(f"  … {len(root.evidence) - TICKET_EVIDENCE} more in the full report")
+        symptoms = [f for f in findings if f.cause == root.id]
+        if symptoms:
+            head += _wrapped(f"Symptoms: {len(symptoms)} ({', '.join(dict.fromkeys(f.rule for f in symptoms))})")
+        blocks = _command_blocks(root)
+        if not blocks:                          # the commands say it where there are some
+            head += _wrapped(f"Fix: {root.fix}")
+        for title, lines in blocks:
+            head += [title, *(f"    {line}" for line in lines)]
+        if len(roots) > 1:
+            others = ", ".join(dict.fromkeys(f.rule for f in roots[1:]))
+            head += _wrapped(f"Other root causes: {len(roots) - 1} ({others}); see the full report.")
+        head.append("")
+    tail = ["Read:"]
+    s = d.summary
+    assert s is not None
+    for i in s.inputs[:4]:
+        tail.append(f"  {i.path} ({i.format}): {i.records} records = {i.sip} SIP + {i.diagnostic} diagnostic + "
+                    f"{i.other} other + {i.skipped} skipped + {i.errors} errors")
+    if len(s.inputs) > 4:
+        tail.append(f"  and {len(s.inputs) - 4} more inputs")
+    tail.append(f"  {s.messages} unique messages, {s.dialogs} dialogs, {s.calls} calls; {_span(report)}")
+    redaction = _redaction_line(report)
+    tail += _wrapped(redaction) if redaction else []
+    tail.append(_footer(report))
+    return [_plain_line(x) for x in head], [_plain_line(x) for x in tail]
 
 
 # ---------------------------------------------------------------------------
@@ -506,19 +678,33 @@ def esc(value: Any) -> str:
     return html.escape(printable(_CONTROL.sub("\ufffd", _swept(str(value)))), quote=True)
 
 
+def esc_block(text: str) -> str:
+    """Lines for a ``<pre>``: each escaped as `esc` does, the line breaks kept."""
+    return "\n".join(esc(line) for line in text.split("\n"))
+
+
 _STYLE = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;color:#1d2330;margin:0;background:#f4f5f7}
 main{max-width:1180px;margin:0 auto;padding:24px 28px 48px;background:#fff}
-h1{font-size:26px;margin:0 0 4px}h2{font-size:20px;margin:34px 0 10px;border-bottom:2px solid #e3e6eb;padding-bottom:4px}
+h1{font-size:14px;font-weight:600;color:#5b6472;margin:0 0 6px;text-transform:uppercase;letter-spacing:.04em}
+.verdict{font-size:21px;line-height:1.35;font-weight:650;margin:0 0 8px;padding:10px 14px;
+border-left:6px solid #2e7d32;background:#f1f8f2;overflow-wrap:anywhere}
+.verdict.error{border-left-color:#c62828;background:#fdf1f1}.verdict.warning{border-left-color:#e09b00;background:#fff8e6}
+.across{margin:4px 0;overflow-wrap:anywhere}.headline{font-weight:600;margin:18px 0 4px;overflow-wrap:anywhere}
+pre{font-family:ui-monospace,SFMono-Regular,Consolas,"Liberation Mono",monospace;font-size:12.5px;background:#f6f8fa;
+border:1px solid #dde1e7;border-radius:4px;padding:8px 10px;overflow-x:auto;white-space:pre;margin:4px 0 10px}
+.cmdhead{margin:8px 0 2px;font-size:13px;color:#3b4350}
+figure.chart img,figure.compare img{width:100%}h2{font-size:20px;margin:34px 0 10px;border-bottom:2px solid #e3e6eb;padding-bottom:4px}
 h3{font-size:16px;margin:0 0 6px}
 .lead{font-size:17px;margin:4px 0}.meta{color:#5b6472;margin:2px 0}.redacted{color:#6a4b00;background:#fff6d6;padding:6px 10px;border-radius:4px}
 nav a{margin-right:14px;color:#2458b3;text-decoration:none}
 table{border-collapse:collapse;width:100%;margin:6px 0 12px;font-size:13px}
-th,td{border:1px solid #dde1e7;padding:4px 6px;text-align:left;vertical-align:top;overflow-wrap:break-word}
+th,td{border:1px solid #dde1e7;padding:4px 6px;text-align:left;vertical-align:top;overflow-wrap:break-word;word-break:normal}
 th{background:#f0f2f5;font-weight:600}
 table.evidence{table-layout:fixed}table.evidence td{overflow-wrap:anywhere}
 col.where{width:25%}col.when{width:14.5em}td.n{white-space:nowrap}
-table.calls td:nth-child(1),table.calls td:nth-child(5),table.calls td:nth-child(6),table.inputs td:nth-child(1){overflow-wrap:anywhere}
+table.calls td:nth-child(5),table.calls td:nth-child(6),table.inputs td:nth-child(1){overflow-wrap:anywhere}
+table.calls td:nth-child(1){font-family:ui-monospace,Consolas,monospace;font-size:12px;overflow-wrap:anywhere}
 .callid{font-family:ui-monospace,SFMono-Regular,Consolas,"Liberation Mono",monospace;font-size:14px;color:#1d2330}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Consolas,"Liberation Mono",monospace;font-size:12.5px}
 .finding{border:1px solid #dde1e7;border-left:6px solid #888;border-radius:4px;padding:10px 14px;margin:12px 0}
@@ -577,16 +763,42 @@ def _finding_html(n: int, f: Finding, numbers: dict[str, int] | None = None) -> 
         parts.append(f'<p class="note">inferred: {esc(", ".join(f.inferred))}</p>')
     parts.append(f'<p class="why"><b>Why:</b> {esc(f.why)}</p>')
     parts.append(f'<p class="fix"><b>Fix:</b> {esc(f.fix)}</p>')
+    if not cause:        # a symptom goes with its root cause, whose commands are above
+        for head, lines in _command_blocks(f):
+            parts.append(f'<p class="cmdhead">{esc(head)}</p><pre><code>{esc_block(chr(10).join(lines))}</code></pre>')
     parts.append("</article>")
     return "\n".join(parts)
+
+
+def _command_blocks(f: Finding) -> list[tuple[str, list[str]]]:
+    """The finding's commands as blocks to paste: ("check, in the Exchange Management Shell:", lines)."""
+    out: list[tuple[str, list[str]]] = []
+    last = ""
+    for step, shell, lines in f.blocks():
+        out.append((f"{'then' if step == last else step.capitalize()}, in {shell}:", list(lines)))
+        last = step
+    return out
 
 
 def _figure_html(image: Image) -> str:
     if image.png is None:
         return f'<p class="note">{esc(image.title)}: {esc(image.note)}</p>'
     data = base64.b64encode(image.png).decode("ascii")
-    caption = f"<figcaption>{esc(image.title)}</figcaption>" if image.kind == "ladder" else ""
-    return f'<figure><img src="data:image/png;base64,{data}" alt="{esc(image.title)}">{caption}</figure>'
+    caption = f"<figcaption>{esc(image.title)}</figcaption>" if image.kind != "chart" else ""
+    return (f'<figure class="{image.kind}"><img src="data:image/png;base64,{data}" alt="{esc(image.title)}">'
+            f'{caption}</figure>')
+
+
+def _verdict_class(findings: Sequence[Finding]) -> str:
+    worst = max((f.severity.rank for f in findings), default=0)
+    return ("error" if worst >= Severity.ERROR.rank else "warning" if worst >= Severity.WARNING.rank
+            else "healthy")
+
+
+def _footer(report: Report) -> str:
+    made = report.made.strftime("%Y-%m-%d %H:%M:%S UTC") if report.made else "-"
+    options = f" with options {report.command}" if report.command else ""
+    return f"siptrace {__version__}; report made {made}{options}."
 
 
 def render_html(report: Report) -> str:
@@ -603,33 +815,36 @@ def _render_html(report: Report) -> str:
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            "<title>siptrace report</title>", f"<style>{_STYLE}</style>", "</head>", "<body>", "<main>",
            "<header>", "<h1>siptrace report</h1>",
-           f'<p class="lead">{esc(d.verdict())}</p>']
+           f'<p class="verdict {_verdict_class(findings)}" id="verdict">{esc(d.verdict())}</p>']
     out += [f'<p class="redacted">{esc(line)}</p>' for line in _reading_notes(report)]
-    out += [f'<p class="meta">{esc(_counts(findings) if findings else "No problems found.")}</p>',
-            f'<p class="meta">{esc(_totals(report))}</p>']
+    out += [f'<p class="across">Across calls: {esc(p.text())}</p>' for p in report.patterns[:MAX_PATTERNS]]
+    out += [f'<p class="meta">{esc(_counts(findings) if findings else "No problems found.")}; '
+            f'{esc(_totals(report))}</p>']
     note = _redaction_line(report)
     if note:
         out.append(f'<p class="redacted">{esc(note)}</p>')
     if report.call_filter:
         out.append(f'<p class="meta">Only the calls {esc(", ".join(report.call_filter))}</p>')
-    out.append('<nav><a href="#inputs">Inputs</a><a href="#findings">Findings</a><a href="#ladders">Call flows</a>'
-               '<a href="#charts">Charts</a><a href="#calls">Calls</a></nav>')
+    links = [("findings", "Findings"), ("compare", "Good vs bad"), ("ladders", "Call flows"),
+             *([("charts", "Charts")] if report.charts else []), ("calls", "Calls"), ("inputs", "What was read")]
+    out.append("<nav>" + "".join(f'<a href="#{a}">{t}</a>' for a, t in links) + "</nav>")
     out.append("</header>")
 
-    out.append('<section id="inputs"><h2>What was read</h2>')
-    out.append(_table(INPUT_HEADER, _input_rows(report), "inputs"))
-    for line in _context_lines(d.context, findings):
-        out.append(f'<p class="meta">{esc(line)}</p>')
-    skipped = _skip_lines(report)
-    if skipped:
-        out.append("<h3>Skipped input</h3><ul>" + "".join(f"<li>{esc(s)}</li>" for s in skipped) + "</ul>")
-    out.append("</section>")
-
-    out.append('<section id="findings"><h2>Findings, root causes first</h2>')
+    out.append('<section id="findings"><h2>Findings: root causes, their symptoms under them</h2>')
     if not findings:
         out.append('<p class="note">No problems found.</p>')
     numbers = _numbers(findings)
-    out.extend(_finding_html(n, f, numbers) for n, f in enumerate(findings, 1))
+    headed: set[str] = set()
+    for n, f in enumerate(findings, 1):
+        line = report.headline(f.call_id)
+        if line and not f.cause and f.call_id not in headed:
+            headed.add(f.call_id or "")
+            out.append(f'<p class="headline">Call <span class="callid">{esc(f.call_id)}</span>: {esc(line)}</p>')
+        out.append(_finding_html(n, f, numbers))
+    out.append("</section>")
+
+    out.append('<section id="compare"><h2>Good vs bad: the worst failing call beside a healthy one</h2>')
+    out.extend(_comparison_html(report))
     out.append("</section>")
 
     out.append('<section id="ladders"><h2>Call flows of the calls with findings</h2>')
@@ -639,20 +854,42 @@ def _render_html(report: Report) -> str:
     out.extend(_figure_html(i) for i in ladders)
     out.append("</section>")
 
-    out.append('<section id="charts"><h2>Charts</h2>')
-    out.extend(_figure_html(i) for i in report.charts)
-    out.append("</section>")
+    if report.charts:
+        out.append('<section id="charts"><h2>Charts</h2>')
+        out.extend(_figure_html(i) for i in report.charts)
+        out.append("</section>")
 
     out.append('<section id="calls"><h2>Calls</h2>')
     out.append(_table(CALL_HEADER, _call_rows(report), "calls"))
     if report.rows.call_count > MAX_CALL_ROWS:
         out.append(f'<p class="note">First {MAX_CALL_ROWS} of {report.rows.call_count} calls.</p>')
     out.append("</section>")
+
+    out.append('<section id="inputs"><h2>What was read</h2>')
+    out.append(_table(INPUT_HEADER, _input_rows(report), "inputs"))
+    for line in _context_lines(d.context, findings):
+        out.append(f'<p class="meta">{esc(line)}</p>')
+    skipped = _skip_lines(report)
+    if skipped:
+        out.append("<h3>Skipped input</h3><ul>" + "".join(f"<li>{esc(s)}</li>" for s in skipped) + "</ul>")
+    out.append("</section>")
     for line in report.notes:
         out.append(f'<p class="note">{esc(line)}</p>')
-    out.append(f"<footer>siptrace {esc(__version__)} report (JSON schema {d.as_dict()['schema']}).</footer>")
+    out.append(f"<footer>{esc(_footer(report))} JSON schema {SCHEMA}.</footer>")
     out += ["</main>", "</body>", "</html>", ""]
     return "\n".join(out)
+
+
+def _comparison_html(report: Report) -> list[str]:
+    out = []
+    if report.comparison_note:
+        out.append(f'<p class="note">{esc(report.comparison_note)}</p>')
+    if report.comparison:
+        out.append(f"<pre><code>{esc_block(report.comparison)}</code></pre>")
+    out.extend(_figure_html(i) for i in report.compared)
+    if not out:
+        out.append('<p class="note">No failing call: nothing to compare.</p>')
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -671,12 +908,41 @@ def md(value: Any) -> str:
     """A value as Markdown text that renders as written: one line, never a link, rule, list,
     heading, emphasis or math; values that look like addresses are code spans."""
     words = printable(_CONTROL.sub("\ufffd", _swept(str(value)))).split()   # a newline would end a table row
-    text = " ".join(_md_code(w) if _MD_LINKISH.search(w) else _MD_SPECIAL.sub(r"\\\1", w) for w in words)
+    text = " ".join(_md_code(w) if _MD_LINKISH.search(w) else _md_escape(w) for w in words)
     start = _MD_BLOCK_START.match(text)
     if start is None:
         return text
     at = start.end() - 1            # escape the marker itself ("1\\." not "\\1.")
     return text[:at] + "\\" + text[at:]
+
+
+def _md_escape(word: str) -> str:
+    """Markdown's marks in one word escaped; an underscore between two letters or digits is left
+    as it is (CommonMark never reads it as emphasis: SIPPROXY_E_UNKNOWN stays readable)."""
+    def one(m: re.Match[str]) -> str:
+        at = m.start()
+        if m.group(1) == "_" and 0 < at < len(word) - 1 and word[at - 1].isalnum() and word[at + 1].isalnum():
+            return "_"
+        return "\\" + m.group(1)
+
+    return _MD_SPECIAL.sub(one, word)
+
+
+def _plain_line(value: Any) -> str:
+    return printable(_CONTROL.sub("\ufffd", _swept(str(value))))
+
+
+def md_span(value: Any) -> str:
+    """A value as one code span (evidence, Call-IDs): shown as written, never markup."""
+    return _md_code(" ".join(_plain_line(value).split()) or " ")
+
+
+def md_fence(text: str, info: str = "text") -> list[str]:
+    """Lines of text as a fenced block: a fence longer than any run of backticks in them."""
+    lines = [_plain_line(line) for line in text.split("\n")]
+    longest = max((len(run) for line in lines for run in re.findall(r"`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence + info, *lines, fence]
 
 
 def _md_code(text: str) -> str:
@@ -702,28 +968,26 @@ def render_markdown(report: Report, image_dir: str) -> tuple[str, dict[str, byte
 def _render_markdown(report: Report, image_dir: str) -> tuple[str, dict[str, bytes]]:
     d, findings = report.diagnosis, report.findings
     files: dict[str, bytes] = {}
-    out = ["# siptrace report", "", md(d.verdict()), ""]
+    out = ["# siptrace report", "", f"**{md(d.verdict())}**", ""]      # the verdict is line 3
     out += [f"> {md(line)}\n" for line in _reading_notes(report)]
-    out += [md(_counts(findings) if findings else "No problems found."), "", md(_totals(report)), ""]
+    out += [f"Across calls: {md(p.text())}  " for p in report.patterns[:MAX_PATTERNS]]
+    out += [md((_counts(findings) if findings else "No problems found.") + "; " + _totals(report)), ""]
     note = _redaction_line(report)
     if note:
         out += [f"> {md(note)}", ""]
     if report.call_filter:
         out += [md(f"Only the calls {', '.join(report.call_filter)}"), ""]
 
-    out += ["## What was read", ""]
-    out += _md_table(INPUT_HEADER, _input_rows(report)) + [""]
-    for line in _context_lines(d.context, findings):
-        out += [md(line), ""]
-    skipped = _skip_lines(report)
-    if skipped:
-        out += ["### Skipped input", ""] + [f"- {md(s)}" for s in skipped] + [""]
-
-    out += ["## Findings, root causes first", ""]
+    out += ["## Findings: root causes, their symptoms under them", ""]
     if not findings:
         out += ["No problems found.", ""]
     numbers = _numbers(findings)
+    headed: set[str] = set()
     for n, f in enumerate(findings, 1):
+        line = report.headline(f.call_id)
+        if line and not f.cause and f.call_id not in headed:
+            headed.add(f.call_id or "")
+            out += [f"**Call {md_span(f.call_id)}:** {md(line)}", ""]
         out += [f"### {n}. {md(f.severity.value.upper())} {md(f.rule)}", "", md(f.summary), ""]
         cause = numbers.get(f.cause) if f.cause else None
         if cause:
@@ -731,7 +995,7 @@ def _render_markdown(report: Report, image_dir: str) -> tuple[str, dict[str, byt
         if f.call_id:
             out += [f"call {md(f.call_id)}", ""]
         for e in f.evidence:
-            out.append(f"- {md(e.origin)} · {md(_time(e.time))} · {md(e.text)}")
+            out.append(f"- {md_span(e.origin)} · {md(_time(e.time))} · {md_span(e.text)}")
         if f.evidence:
             out.append("")
         facts = _facts(f)
@@ -740,6 +1004,9 @@ def _render_markdown(report: Report, image_dir: str) -> tuple[str, dict[str, byt
         if f.inferred:
             out += [f"Inferred: {md(', '.join(f.inferred))}", ""]
         out += [f"**Why:** {md(f.why)}", "", f"**Fix:** {md(f.fix)}", ""]
+        if not cause:
+            for head, lines in _command_blocks(f):
+                out += [md(head), "", *md_fence("\n".join(lines), "powershell"), ""]
 
     def figure(image: Image) -> list[str]:
         if image.png is None:
@@ -749,18 +1016,38 @@ def _render_markdown(report: Report, image_dir: str) -> tuple[str, dict[str, byt
         target = quote(f"{image_dir}/{name}")
         return [f"![{md(image.title)}]({target})", "", md(image.title), ""]
 
+    out += ["## Good vs bad: the worst failing call beside a healthy one", ""]
+    if report.comparison_note:
+        out += [md(report.comparison_note), ""]
+    if report.comparison:
+        out += [*md_fence(report.comparison), ""]
+    for image in report.compared:
+        out += figure(image)
+    if not (report.comparison_note or report.comparison or report.compared):
+        out += ["No failing call: nothing to compare.", ""]
+
     out += ["## Call flows of the calls with findings", ""]
-    if not report.ladders:
+    if not report.ladders and not report.ladder_text:
         out += ["No call has a finding.", ""]
+    if report.ladder_text:
+        out += [f"The worst call, {md_span(report.ladder_call)}:", "", *md_fence(report.ladder_text), ""]
     for image in report.ladders:
         out += figure(image)
-    out += ["## Charts", ""]
-    for image in report.charts:
-        out += figure(image)
+    if report.charts:
+        out += ["## Charts", ""]
+        for image in report.charts:
+            out += figure(image)
     out += ["## Calls", ""]
     out += _md_table(CALL_HEADER, _call_rows(report)) + [""]
+    out += ["## What was read", ""]
+    out += _md_table(INPUT_HEADER, _input_rows(report)) + [""]
+    for line in _context_lines(d.context, findings):
+        out += [md(line), ""]
+    skipped = _skip_lines(report)
+    if skipped:
+        out += ["### Skipped input", ""] + [f"- {md(s)}" for s in skipped] + [""]
     out += [f"*{md(n)}*" for n in report.notes]
-    out += ["", f"siptrace {md(__version__)} report.", ""]
+    out += ["", md(_footer(report)), ""]
     return "\n".join(out), files
 
 

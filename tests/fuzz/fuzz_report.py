@@ -49,8 +49,9 @@ def hostile(rng: random.Random) -> str:
 
 
 def _outside_code_spans(markdown: str) -> str:
-    """The Markdown with its code spans blanked (a backslash-escaped backtick opens none)."""
-    return re.sub(r"(?<![\\`])(`+)(?!`)(?:(?!\1).)+?(?<!`)\1(?!`)", " ", markdown)
+    """The Markdown with its fenced blocks and code spans blanked (a backslash-escaped backtick opens none)."""
+    unfenced = re.sub(r"^(`{3,})[^\n`]*\n.*?^\1$", " ", markdown, flags=re.S | re.M)
+    return re.sub(r"(?<![\\`])(`+)(?!`)(?:(?!\1).)+?(?<!`)\1(?!`)", " ", unfenced)
 
 
 def check(value: str, workdir: Path) -> None:
