@@ -248,3 +248,21 @@ def test_charts_with_enough_calls_full_width_and_dropped_calls_coloured(tmp_path
                                                      charts.OUTCOME_COLOURS["failed"])
     calls = page[page.index('id="calls"'):page.index('id="inputs"')]
     assert calls.count("<td>dropped</td>") == 12
+
+
+def test_html_facts_have_readable_labels_and_json_keeps_the_keys(tmp_path):
+    from click.testing import CliRunner
+
+    from siptrace.cli.commands import main
+    from siptrace.views.labels import fact_label
+
+    sample = str(SAMPLES / "um-ack-retarget-bye.fe.log")
+    html, js = tmp_path / "r.html", tmp_path / "r.json"
+    for out in (html, js):
+        assert CliRunner().invoke(main, ["report", sample, "--um-fqdn", "um01.contoso.com", "-o", str(out),
+                                         "--quiet"]).exit_code in (0, 1)
+    page = html.read_text(encoding="utf-8")
+    assert "<dt>INVITE sent to</dt>" in page and "<dt>200 OK Contact host</dt>" in page
+    assert "<dt>invite_host</dt>" not in page
+    assert '"invite_host": "um01.contoso.com"' in js.read_text(encoding="utf-8")
+    assert fact_label("data.srv-query") == "srv-query (data)" and fact_label("ring_time_s") == "ring time (s)"

@@ -39,6 +39,7 @@ from ..rules.findings import Finding, Severity
 from .gather import MAX_CALL_ROWS, ReportRows
 from .outfiles import write_atomically
 from .patterns import CallNote, Pattern, patterns
+from .labels import fact_label
 from .printable import printable
 from .render import NotedDiagnosis, call_notes
 
@@ -431,7 +432,8 @@ def _totals(report: Report) -> str:
 
 
 def _facts(f: Finding) -> list[tuple[str, str]]:
-    return [(str(k), str(v)) for k, v in f.facts if v not in (None, "")]
+    """The finding's facts with readable labels (the JSON keeps the keys)."""
+    return [(fact_label(str(k)), str(v)) for k, v in f.facts if v not in (None, "")]
 
 
 def _context_lines(ctx: Context, findings: Sequence[Finding]) -> list[str]:
