@@ -106,3 +106,20 @@ def test_chart_labels_from_the_trace_are_not_mathtext(hostile_trace):
     for label in labels:
         assert label._preprocess_math(label.get_text())[1] is False
         assert "$e=mc^2$" in label._preprocess_math(label.get_text())[0]
+
+
+def test_the_progress_line_keeps_its_carriage_returns_behind_the_filter(monkeypatch):
+    import io
+    import sys
+
+    from siptrace.read.progress import Progress
+    from siptrace.views.printable import PrintableStream
+
+    raw = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", PrintableStream(raw))
+    bar = Progress(100 << 20, enabled=True)
+    bar.update(60 << 20, 10, 5)
+    bar.close()
+    assert "\r" in raw.getvalue() and "\\u000d" not in raw.getvalue()
+    sys.stderr.write("a trace's \r text")
+    assert raw.getvalue().endswith("a trace's \\u000d text")

@@ -16,7 +16,9 @@ class Progress:
     """Bytes read, records, SIP messages; redrawn at most a few times a second."""
 
     def __init__(self, total: int | None, stream: TextIO | None = None, enabled: bool | None = None) -> None:
-        self.stream = stream or sys.stderr
+        # its own text, drawn with carriage returns: past any filter that escapes a trace's control
+        # characters (the command line's stderr is one; it keeps the stream it filters as `unfiltered`)
+        self.stream = stream or getattr(sys.stderr, "unfiltered", sys.stderr)
         self.total = total or 0
         if enabled is None:
             enabled = bool(total and total >= THRESHOLD and getattr(self.stream, "isatty", lambda: False)())

@@ -34,6 +34,7 @@ class PrintableStream(io.TextIOBase):
 
     def __init__(self, inner: TextIO) -> None:
         self._inner = inner
+        self.unfiltered = inner        # for siptrace's own drawing (the progress line's carriage returns)
 
     def write(self, text: str) -> int:
         self._inner.write(printable(text))
