@@ -18,7 +18,8 @@ class Progress:
     def __init__(self, total: int | None, stream: TextIO | None = None, enabled: bool | None = None) -> None:
         # its own text, drawn with carriage returns: past any filter that escapes a trace's control
         # characters (the command line's stderr is one; it keeps the stream it filters as `unfiltered`)
-        self.stream: TextIO = stream or getattr(sys.stderr, "unfiltered", sys.stderr)
+        drawn_on: TextIO = getattr(sys.stderr, "unfiltered", None) or sys.stderr
+        self.stream: TextIO = stream or drawn_on
         self.total = total or 0
         if enabled is None:
             enabled = bool(total and total >= THRESHOLD and getattr(self.stream, "isatty", lambda: False)())
