@@ -156,3 +156,16 @@ def test_figures_show_themselves_in_jupyter_without_pyplot(trace):
     assert fig._repr_png_().startswith(b"\x89PNG")   # what IPython displays
     ladder = ladder_figure(trace.timeline, trace.timeline.calls[0].call_id)
     assert ladder._repr_png_().startswith(b"\x89PNG")
+
+
+def test_a_long_chart_title_wraps_inside_a_narrow_figure():
+    import matplotlib.pyplot as plt
+
+    from siptrace.views.charts import _title
+
+    fig, ax = plt.subplots(figsize=(4.0, 3.0))
+    _title(ax, "Calls over time (per 1 min, from 2026-11-03 09:14:02 UTC) through the Edge to Exchange UM")
+    fig.canvas.draw()
+    box = ax.title.get_window_extent(fig.canvas.get_renderer())
+    assert "\n" in ax.get_title() and box.width <= fig.bbox.width
+    plt.close(fig)

@@ -48,6 +48,14 @@ MAX_BUCKETS = 40
 _BIN_WIDTHS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0, 3600.0)
 
 
+def _title(ax: Axes, text: str) -> None:
+    """A title wrapped to the figure's width, so a narrow notebook cell never clips it."""
+    import textwrap
+
+    per_line = max(20, int(ax.figure.get_figwidth() * 11))      # ~11 characters an inch at the title's size
+    ax.set_title(textwrap.fill(text, per_line), parse_math=False)
+
+
 def _plain(text: str) -> str:
     """Trace text for a tick or legend label, drawn as written: ``$`` would start mathtext there
     (those labels are made at draw time, where ``parse_math=False`` cannot reach)."""
@@ -61,7 +69,7 @@ def _figure(width: float = 8.0, height: float = 4.5) -> tuple[Figure, Axes]:
 
 def _no_data(title: str, what: str) -> Figure:
     fig, ax = _figure(8.0, 3.0)
-    ax.set_title(title, parse_math=False)
+    _title(ax, title)
     ax.text(0.5, 0.5, f"no data: {what}", ha="center", va="center", fontsize=11, color="#607d8b",
             transform=ax.transAxes, parse_math=False, gid="no-data")
     ax.set_axis_off()
@@ -133,7 +141,7 @@ def calls_over_time(trace: Source) -> Figure:
     ticks = list(range(0, len(table), step))
     ax.set_xticks(ticks, [table.index[i].strftime(fmt) for i in ticks], rotation=30, ha="right")
     ax.set_xlim(-0.6, len(table) - 0.4)
-    ax.set_title(f"{title} (per {name}, from {start:%Y-%m-%d %H:%M:%S} UTC)", parse_math=False)
+    _title(ax, f"{title} (per {name}, from {start:%Y-%m-%d %H:%M:%S} UTC)")
     ax.set_ylabel("calls")
     ax.set_xlabel("time (UTC)")
     ax.yaxis.get_major_locator().set_params(integer=True)
@@ -159,7 +167,7 @@ def findings_by_rule(trace: Source) -> Figure:
     ax.set_xlim(0, table.sum(axis=1).max() * 1.12 + 0.5)
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel("findings")
-    ax.set_title(title, parse_math=False)
+    _title(ax, title)
     ax.legend(title="severity", loc="lower right", frameon=False)
     return fig
 
@@ -185,7 +193,7 @@ def final_responses(trace: Source) -> Figure:
     ax.set_ylim(0, max(values) * 1.15 + 0.5)
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.set_ylabel("responses")
-    ax.set_title(title, parse_math=False)
+    _title(ax, title)
     return fig
 
 
@@ -208,7 +216,7 @@ def _histogram(values: pd.Series, title: str, xlabel: str, mark: float | None = 
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("dialogs")
-    ax.set_title(f"{title} ({len(values)} dialogs)", parse_math=False)
+    _title(ax, f"{title} ({len(values)} dialogs)")
     return fig
 
 
@@ -249,7 +257,7 @@ def host_messages(trace: Source) -> Figure:
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel("messages (one per hop)")
     more = f", top {len(shown)} of {len(hosts)}" if len(hosts) > len(shown) else ""
-    ax.set_title(f"{title}{more}", parse_math=False)
+    _title(ax, f"{title}{more}")
     ax.legend(loc="lower right", frameon=False)
     return fig
 
