@@ -266,3 +266,14 @@ def test_html_facts_have_readable_labels_and_json_keeps_the_keys(tmp_path):
     assert "<dt>invite_host</dt>" not in page
     assert '"invite_host": "um01.contoso.com"' in js.read_text(encoding="utf-8")
     assert fact_label("data.srv-query") == "srv-query (data)" and fact_label("ring_time_s") == "ring time (s)"
+
+
+def test_table_cells_wrap_addresses_between_their_parts_not_inside_words():
+    from siptrace.views.report import esc_breakable
+
+    assert esc_breakable("sip:+14255550150@um01.contoso.com;user=phone") == \
+        "sip:+14255550150@<wbr>um01.<wbr>contoso.<wbr>com;<wbr>user=<wbr>phone"
+    assert esc_breakable("5a3306c8d206a94ff659cf5a15769d51") == "5a3306c8d206a94ff659cf5a15769d51"   # no break inside
+    assert esc_breakable("short a.b") == "short a.b"
+    hostile = esc_breakable("<script>alert(1)</script>\ue000" * 3)      # the break mark from a trace is dropped
+    assert "\ue000" not in hostile and hostile.replace("<wbr>", "").count("<") == 0

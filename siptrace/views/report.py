@@ -703,9 +703,9 @@ nav a{margin-right:14px;color:#2458b3;text-decoration:none}
 table{border-collapse:collapse;width:100%;margin:6px 0 12px;font-size:13px}
 th,td{border:1px solid #dde1e7;padding:4px 6px;text-align:left;vertical-align:top;overflow-wrap:break-word;word-break:normal}
 th{background:#f0f2f5;font-weight:600}
-table.evidence{table-layout:fixed}table.evidence td{overflow-wrap:anywhere}
+table.evidence{table-layout:fixed}table.evidence td{overflow-wrap:break-word}
 col.where{width:25%}col.when{width:14.5em}td.n{white-space:nowrap}
-table.calls td:nth-child(5),table.calls td:nth-child(6),table.inputs td:nth-child(1){overflow-wrap:anywhere}
+table.calls td:nth-child(5),table.calls td:nth-child(6),table.inputs td:nth-child(1){overflow-wrap:break-word}
 table.calls td:nth-child(1){font-family:ui-monospace,Consolas,monospace;font-size:12px;overflow-wrap:anywhere}
 .callid{font-family:ui-monospace,SFMono-Regular,Consolas,"Liberation Mono",monospace;font-size:14px;color:#1d2330}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Consolas,"Liberation Mono",monospace;font-size:12.5px}
@@ -735,7 +735,21 @@ def _table(header: list[str], rows: list[list[str]], cls: str = "", cols: Sequen
 def _td(cell: str) -> str:
     # times and counts never wrap
     short = len(cell) <= 24 and bool(re.fullmatch(r"[-+0-9 :.s]+", cell))
-    return f'<td class="n">{esc(cell)}</td>' if short else f"<td>{esc(cell)}</td>"
+    return f'<td class="n">{esc(cell)}</td>' if short else f"<td>{esc_breakable(cell)}</td>"
+
+
+# Where a long identifier may wrap: after the punctuation that separates its parts
+# (URI parameters, host labels, path segments), never inside a word or a hex run.
+_LONG_TOKEN = re.compile(r"\S{24,}")
+_PART_END = re.compile(r"([;@/.:=,&?>_-])(?=\w)")
+_SOFT = "\ue000"          # a private-use mark for the break, made <wbr> after escaping
+
+
+def esc_breakable(value: Any) -> str:
+    """`esc`, with a soft break (``<wbr>``) offered after the separators of long tokens, so a
+    table cell wraps an address between its parts instead of in the middle of a word."""
+    text = _LONG_TOKEN.sub(lambda m: _PART_END.sub(r"\1" + _SOFT, m.group(0)), str(value).replace(_SOFT, ""))
+    return esc(text).replace(_SOFT, "<wbr>")
 
 
 def _numbers(findings: Sequence[Finding]) -> dict[str, int]:
