@@ -8,6 +8,8 @@ want to stop earlier.
 
 from __future__ import annotations
 
+from ..model.words import plural
+
 import functools
 import os
 import warnings
@@ -143,8 +145,8 @@ class Trace:
 
     def __repr__(self) -> str:
         s = self.size
-        return (f"<siptrace.Trace {len(self.timeline.inputs)} file(s): {s['messages']} messages, "
-                f"{s['calls']} calls, {len(self.findings_list)} findings{self._memory()}>")
+        return (f"<siptrace.Trace {plural(len(self.timeline.inputs), 'file')}: {plural(s['messages'], 'message')}, "
+                f"{plural(s['calls'], 'call')}, {plural(len(self.findings_list), 'finding')}{self._memory()}>")
 
     def _repr_html_(self) -> str:
         s = self.size

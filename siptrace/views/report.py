@@ -39,6 +39,7 @@ from ..rules.findings import Finding, Severity
 from .gather import MAX_CALL_ROWS, ReportRows
 from .outfiles import write_atomically
 from .patterns import CallNote, Pattern, patterns
+from ..model.words import plural
 from .labels import fact_label
 from .printable import printable
 from .render import NotedDiagnosis, call_notes
@@ -413,7 +414,7 @@ def _time(when: datetime | None) -> str:
 
 def _counts(findings: Sequence[Finding]) -> str:
     by = {s: sum(1 for f in findings if f.severity is s) for s in Severity}
-    return (f"{len(findings)} finding(s): {by[Severity.ERROR]} error, {by[Severity.WARNING]} warning, "
+    return (f"{plural(len(findings), 'finding')}: {by[Severity.ERROR]} error, {by[Severity.WARNING]} warning, "
             f"{by[Severity.INFO]} info")
 
 
