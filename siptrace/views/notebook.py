@@ -8,8 +8,6 @@ want to stop earlier.
 
 from __future__ import annotations
 
-from ..model.words import plural
-
 import functools
 import os
 import warnings
@@ -21,6 +19,7 @@ import pandas as pd
 
 from . import tables as frames
 from ..model.context import Context
+from ..model.words import plural
 from .callview import CallView, ComparisonView
 from ..rules.findings import Finding
 from ..correlate.timeline import Timeline
