@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -213,14 +213,32 @@ class CallNotes:
     def __init__(self, ctx: Context | None = None, ladder: bool = False) -> None:
         self.ctx = ctx or Context()
         self.ladder = ladder
-        self._last: tuple[int, dict[str, CallKind]] | None = None
 
     def __call__(self, timeline: Timeline, call_id: str, findings: list[Finding]) -> str:
-        if self._last is None or self._last[0] != id(timeline):
-            self._last = (id(timeline), kinds(timeline, self.ctx))   # once per judged batch of calls
-        kind = self._last[1].get(call_id)
         call = timeline.call(call_id)
-        if call is None or (kind is None and not findings):
+        if call is None:
+            return ""
+        return self.text(timeline, call, kinds(timeline, self.ctx).get(call_id), findings)
+
+    def batch(self, timeline: Timeline, findings: list[Finding]) -> Iterator[tuple[str, str]]:
+        """(Call-ID, note) of each call of a judged batch that has one: the kinds are found
+        once for the whole batch, and the calls with neither an INVITE dialog nor a finding
+        (most of a front end's: REGISTER, SUBSCRIBE, SERVICE) are passed over at once."""
+        by_call: dict[str, list[Finding]] = {}
+        for f in findings:
+            if f.call_id:
+                by_call.setdefault(f.call_id, []).append(f)
+        of_call = kinds(timeline, self.ctx)
+        for call in timeline.calls:
+            call_id = call.call_id
+            kind = of_call.get(call_id)
+            found = by_call.get(call_id)
+            if kind is None and not found:
+                continue
+            yield call_id, self.text(timeline, call, kind, found or [])
+
+    def text(self, timeline: Timeline, call: Call, kind: CallKind | None, findings: list[Finding]) -> str:
+        if kind is None and not findings:
             return ""
         return note(timeline, call, kind, findings, self.ladder).dumps()
 
@@ -234,14 +252,9 @@ class NotedCalls:
     ladders: dict[str, str] = field(default_factory=dict)     # the runners' name for per-call texts
 
     def judged(self, timeline: Timeline, findings: list[Finding]) -> None:
-        by_call: dict[str, list[Finding]] = {}
-        for f in findings:
-            if f.call_id:
-                by_call.setdefault(f.call_id, []).append(f)
-        for call in timeline.calls:
-            text = self.notes(timeline, call.call_id, by_call.get(call.call_id, []))
+        for call_id, text in self.notes.batch(timeline, findings):
             if text:
-                self.ladders[call.call_id] = text
+                self.ladders[call_id] = text
 
     def merge(self, other: NotedCalls) -> None:
         self.ladders.update(other.ladders)
