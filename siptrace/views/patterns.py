@@ -32,7 +32,7 @@ from ..model.context import Context
 from ..model.sip import Direction, SipMessage
 from ..rules._um import um_legs
 from ..rules.findings import Finding, Severity
-from .headline import headline, invite_runs, main_run, root_causes
+from .headline import _first_invite, headline, invite_runs, main_run, outcome_of, root_causes
 
 
 @dataclass(frozen=True, order=True)
@@ -191,6 +191,10 @@ def notes_of(timeline: Timeline, findings: Sequence[Finding], ctx: Context | Non
 
 def note(timeline: Timeline, call: Call, kind: CallKind | None, findings: Sequence[Finding],
          ladder: bool = False) -> CallNote:
+    if not findings:        # a healthy call keeps its kind, start and outcome: no headline to write
+        runs = invite_runs(timeline, call)
+        invite = _first_invite(call, main_run(runs))
+        return CallNote(call.call_id, kind, invite.time if invite else call.first_time, outcome_of(runs), False)
     h = headline(timeline, call, findings)
     failed = bool(root_causes(findings))
     drawn = ""
