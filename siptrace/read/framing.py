@@ -544,6 +544,16 @@ def _bounded(blocks: Iterable[bytes]) -> Iterator[bytes | _Gap]:
             yield gap
             gap = None
             block = block[eol + 1:]
+        if len(held) + len(block) <= limit:      # no line can be too long: whole lines, one copy at most
+            cut = block.rfind(b"\n") + 1
+            if not cut:
+                held += block
+            elif held or cut < len(block):
+                yield b"".join((held, memoryview(block)[:cut]))
+                held = block[cut:]
+            else:
+                yield block
+            continue
         data = held + block if held else block
         held = b""
         while data:
