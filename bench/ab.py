@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
-"""Two checkouts of siptrace, the same command, runs taking turns: medians and their ratio.
+"""Checkouts of siptrace, the same command, runs taking turns: medians and their ratios.
 
-    python bench/ab.py OLD_CHECKOUT NEW_CHECKOUT --runs 5 -- diagnose -j 1 --format json /tmp/t12.log
+    python bench/ab.py OLD_CHECKOUT NEW_CHECKOUT [MORE ...] --runs 5 -- diagnose -j 1 --format json /tmp/t12.log
 
 On a shared machine one checkout's runs cannot all fall in a quiet or a busy
-minute: the two alternate (A B A B ...), and each figure is a median.  Each run
+minute: they take turns (A B A B ...), and each figure is a median.  Each run
 is ``python -m siptrace ARGS`` started in the checkout itself (``python -m``
 puts the current directory first on ``sys.path``) with it on ``PYTHONPATH``;
 its output is thrown away.  Printed per checkout: user CPU, wall time and peak
-RSS (medians, with the lowest and highest), then NEW / OLD for each.
+RSS (medians, with the lowest and highest), then each one's ratio to the first.
 """
 from __future__ import annotations
 
@@ -36,30 +36,28 @@ def run_once(tree: str, args: list[str]) -> tuple[float, float, int]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("old")
-    ap.add_argument("new")
+    ap.add_argument("trees", nargs="+", metavar="CHECKOUT")
     ap.add_argument("--runs", type=int, default=5)
     argv = sys.argv[1:]
     cut = argv.index("--") if "--" in argv else len(argv)
     ns = ap.parse_args(argv[:cut])
     args = argv[cut + 1:]
-    if not args:
-        ap.error("no siptrace arguments after --")
-    trees = {"old": os.path.abspath(ns.old), "new": os.path.abspath(ns.new)}
-    got: dict[str, list[tuple[float, float, int]]] = {"old": [], "new": []}
+    if not args or len(ns.trees) < 2:
+        ap.error("two checkouts or more, then -- and the siptrace arguments")
+    trees = [os.path.abspath(t) for t in ns.trees]
+    got: list[list[tuple[float, float, int]]] = [[] for _ in trees]
     for _ in range(ns.runs):
-        for name, tree in trees.items():
-            got[name].append(run_once(tree, args))
-    med = {}
-    for name in trees:
-        cols = list(zip(*got[name]))
-        med[name] = [statistics.median(c) for c in cols]
-        user, wall, rss = cols
-        print(f"{name}: user {med[name][0]:.2f} s [{min(user):.2f}-{max(user):.2f}]  "
-              f"wall {med[name][1]:.2f} s [{min(wall):.2f}-{max(wall):.2f}]  "
-              f"peak RSS {med[name][2] / 1024:.0f} MB  ({trees[name]})")
-    print("new/old: user {:.3f}  wall {:.3f}  rss {:.3f}".format(
-        *(med["new"][i] / med["old"][i] for i in range(3))))
+        for n, tree in enumerate(trees):
+            got[n].append(run_once(tree, args))
+    med = []
+    for n, tree in enumerate(trees):
+        user, wall, rss = zip(*got[n])
+        med.append([statistics.median(user), statistics.median(wall), statistics.median(rss)])
+        print(f"{tree}: user {med[n][0]:.2f} s [{min(user):.2f}-{max(user):.2f}]  "
+              f"wall {med[n][1]:.2f} s [{min(wall):.2f}-{max(wall):.2f}]  peak RSS {med[n][2] / 1024:.0f} MB")
+    for n in range(1, len(trees)):
+        print("{} / {}: user {:.3f}  wall {:.3f}  rss {:.3f}".format(
+            trees[n], trees[0], *(med[n][i] / med[0][i] for i in range(3))))
 
 
 if __name__ == "__main__":
