@@ -201,3 +201,17 @@ def test_notebook_compare_without_a_healthy_call_raises_lookup_error_saying_so()
     trace = siptrace.load(str(SAMPLES / "um-ack-retarget-bye.fe.log"))
     with pytest.raises(LookupError, match="No healthy call of the same kind"):
         trace.compare()
+
+
+def test_call_notes_handed_back_by_a_worker_carry_no_timeline():
+    import pickle
+
+    from siptrace.correlate.timeline import load_timeline
+    from siptrace.views.patterns import CallNotes
+
+    notes = CallNotes()
+    timeline = load_timeline(str(SAMPLES / "busy-486.fe.log"))
+    notes.kinds_of(timeline)
+    again = pickle.loads(pickle.dumps(notes))
+    assert again._last is None and notes._last is not None
+    assert len(pickle.dumps(notes)) < 2000

@@ -402,20 +402,54 @@ def _next_end(buf: bytes, pos: int) -> int:
     return -1
 
 
-def _plain_end(buf: bytes, pos: int, finder: _Finder) -> int:
-    """Index just past the record's end line, for the common record: its first
-    ``$$end_record`` line (at or after ``pos``, a line start) is a proper end
-    line and no record starts before it.  -1 when it is not so plain (then
-    `_Finder` decides), so the result is always the one `_Finder` would give."""
+_BODY_LINE = b"\n" + BODY_KEY
+_CONTENT_LENGTH = b"\nContent-Length:"
+
+
+def _plain_record(buf: bytes, pos: int, finder: _Finder, final: bool) -> tuple[int, bool]:
+    """(index just past the record's end line, whether `_by_length` leaves that end as it
+    is, so need not run), for the common record: its first ``$$end_record`` line (at or
+    after ``pos``, a line start) is a proper end line and no record starts before it.
+    (-1, False) when it is not so plain (then `_Finder` decides), so the end is always
+    the one `_Finder` would give.
+
+    `_by_length` leaves it when the record has no ``Message-Body:`` line, when the
+    length of its last ``Content-Length`` header (spelled as loggers write it) is 0 (as
+    in most records: nothing is framed by a length that is or may be 0), or when that
+    length frames the body right up to the end line: any other length header then
+    changes nothing either (when all agree the body ends there; when one disagrees
+    nothing is framed by length, and the record ends there all the same).  Any other case is left to `_by_length`: a
+    record with no plain end, a compact or oddly spelled length, a body that does not
+    fit or that holds the end line (a forged record)."""
     at = finder.end_mark(pos - 1)
     if at == -1:
-        return -1
+        return -1, False
     eol = buf.find(b"\n", at + 1)
     if eol == -1 or buf[at + 1 + len(END_MARK):eol].strip():
-        return -1
+        return -1, False
     if buf.find(b"\nTL_", pos - 1, at) != -1 or buf.find(BEGIN_MARK, pos, at) != -1:
-        return -1
-    return eol + 1
+        return -1, False
+    end = eol + 1
+    key = buf.find(_BODY_LINE, pos - 1, at)
+    if key == -1:
+        return end, True
+    cl = buf.rfind(_CONTENT_LENGTH, pos - 1, key + 1)
+    m = _LENGTH.match(buf, cl, key + 1) if cl != -1 else None
+    if m is None:
+        return end, False
+    length = int(m.group(1))
+    if not 0 < length <= MAX_RECORD:
+        return end, True            # `body_length` is None whatever the other headers say
+    b0 = key + 1 + len(BODY_KEY)
+    if buf[b0:b0 + 1] in (b" ", b"\t"):
+        b0 += 1
+    p = b0 + length
+    if not final and p + len(END_MARK) + 2 > len(buf):
+        return end, False
+    if buf.startswith(b"\r\n", pos - 2):          # `body_end`'s first try, for this end line
+        if p == at + 1 or (p == at and buf[at] == 10) or (p == at - 1 and buf[p:at + 1] == b"\r\n"):
+            return end, True
+    return end, body_end(buf, b0, p - b0, buf.startswith(b"\r\n", pos - 2), final) == end
 
 
 _BLANKS = re.compile(rb"\s*")
@@ -510,6 +544,16 @@ def _bounded(blocks: Iterable[bytes]) -> Iterator[bytes | _Gap]:
             yield gap
             gap = None
             block = block[eol + 1:]
+        if len(held) + len(block) <= limit:      # no line can be too long: whole lines, one copy at most
+            cut = block.rfind(b"\n") + 1
+            if not cut:
+                held += block
+            elif held or cut < len(block):
+                yield b"".join((held, memoryview(block)[:cut]))
+                held = block[cut:]
+            else:
+                yield block
+            continue
         data = held + block if held else block
         held = b""
         while data:
@@ -608,12 +652,14 @@ def frame_blocks(blocks: Iterable[bytes], first_line: int = 1, first_offset: int
             nxt = -1
             note = None
             if end == -1 and first_eol != -1:
-                end, note = _by_length(buf, start, after_first, finder, closing or n - start > MAX_RECORD)
-                if end == _MORE:
-                    carry = buf[start:] + carry
-                    break
-            if end == -1:
-                end = _plain_end(buf, after_first, finder) if first_eol != -1 else -1
+                plain, same = _plain_record(buf, after_first, finder, closing or n - start > MAX_RECORD)
+                if not same:
+                    end, note = _by_length(buf, start, after_first, finder, closing or n - start > MAX_RECORD)
+                    if end == _MORE:
+                        carry = buf[start:] + carry
+                        break
+                if end == -1:
+                    end = plain
             if end == -1:
                 end = finder.next_end(after_first)
                 nxt = finder.next_start(after_first)

@@ -242,17 +242,22 @@ class _Run:
             self._learn_originals()
         window = timedelta(seconds=job.limits.idle)
         checked: datetime | None = None
+        keeps_call, clock = job.selection.keeps_call, self.clock
         for n, item in enumerate(_merged(job, self.inputs, self.meter, self.findings, self.part), 1):
             if not n % _COLLECT_EVERY:
                 gc.collect()
-            if not isinstance(item, (SipMessage, DiagRecord)) or not job.selection.keeps_call(item.call_id):
+            if not isinstance(item, (SipMessage, DiagRecord)):
                 continue   # other records and skipped input are in the counts already
-            call_id = item.call_id or _NO_CALL
-            if item.time is not None:
-                self._tick(item.time)
-            if self._add(call_id, item):
+            call_id = item.call_id      # a message's is read from its headers each time: once here
+            if not keeps_call(call_id):
                 continue
-            now = self.clock.now
+            if item.time is not None:
+                clock.see(item.time)
+                if clock.stepped_back:
+                    self._stepped_back()
+            if self._add(call_id or _NO_CALL, item):
+                continue
+            now = clock.now
             if now is not None and now != checked:
                 checked = now                   # the oldest calls can only go quiet as time goes on
                 self._quiet_since(now - window)
@@ -263,19 +268,18 @@ class _Run:
         self._judge()
         return self._result()
 
-    def _tick(self, when: datetime) -> None:
+    def _stepped_back(self) -> None:
+        """The trace's clock was set back: every call had news now."""
         clock = self.clock
-        clock.see(when)
-        if clock.stepped_back:          # the trace's clock was set back: every call had news now
-            clock.stepped_back = False
-            now = clock.now
-            assert now is not None
-            limits = self.job.limits
-            for bucket in (*self.buckets.values(), *self.held.values()):
-                bucket.last = now
-            self.deadlines = [(now + timedelta(seconds=b.hold(limits.idle, limits.hold) or limits.idle), cid)
-                              for cid, b in self.held.items()]
-            heapq.heapify(self.deadlines)
+        clock.stepped_back = False
+        now = clock.now
+        assert now is not None
+        limits = self.job.limits
+        for bucket in (*self.buckets.values(), *self.held.values()):
+            bucket.last = now
+        self.deadlines = [(now + timedelta(seconds=b.hold(limits.idle, limits.hold) or limits.idle), cid)
+                          for cid, b in self.held.items()]
+        heapq.heapify(self.deadlines)
 
     def _learn_originals(self) -> None:
         """A redactor learns every value of the trace before the first is replaced, so pseudonyms
@@ -305,8 +309,9 @@ class _Run:
             bucket.note(item)
         self.count += 1
         bucket.seen = self.count
-        if self.clock.now is not None:
-            bucket.last = self.clock.now      # news of the call, in steady trace time
+        now = self.clock.now
+        if now is not None:
+            bucket.last = now                 # news of the call, in steady trace time
         if len(bucket.items) < self.job.limits.max_messages:
             return False
         self._done_with(call_id)

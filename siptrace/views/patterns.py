@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -32,7 +32,7 @@ from ..model.context import Context
 from ..model.sip import Direction, SipMessage
 from ..rules._um import um_legs
 from ..rules.findings import Finding, Severity
-from .headline import headline, invite_runs, main_run, root_causes
+from .headline import _first_invite, headline, invite_runs, main_run, outcome_of, root_causes
 
 
 @dataclass(frozen=True, order=True)
@@ -191,6 +191,10 @@ def notes_of(timeline: Timeline, findings: Sequence[Finding], ctx: Context | Non
 
 def note(timeline: Timeline, call: Call, kind: CallKind | None, findings: Sequence[Finding],
          ladder: bool = False) -> CallNote:
+    if not findings:        # a healthy call keeps its kind, start and outcome: no headline to write
+        runs = invite_runs(timeline, call)
+        invite = _first_invite(call, main_run(runs))
+        return CallNote(call.call_id, kind, invite.time if invite else call.first_time, outcome_of(runs), False)
     h = headline(timeline, call, findings)
     failed = bool(root_causes(findings))
     drawn = ""
@@ -213,12 +217,17 @@ class CallNotes:
     def __init__(self, ctx: Context | None = None, ladder: bool = False) -> None:
         self.ctx = ctx or Context()
         self.ladder = ladder
-        self._last: tuple[int, dict[str, CallKind]] | None = None
+        self._last: tuple[Timeline, dict[str, CallKind]] | None = None
+
+    def __getstate__(self) -> dict[str, object]:
+        # a worker hands its watcher back to the parent: without the last batch it held
+        return {**self.__dict__, "_last": None}
 
     def kinds_of(self, timeline: Timeline) -> dict[str, CallKind]:
-        """The kind of each call of ``timeline``, found once per judged batch of calls."""
-        if self._last is None or self._last[0] != id(timeline):
-            self._last = (id(timeline), kinds(timeline, self.ctx))
+        """The kind of each call of ``timeline``, found once per judged batch of calls (the batch
+        is held with them, so a later timeline can never be taken for it)."""
+        if self._last is None or self._last[0] is not timeline:
+            self._last = (timeline, kinds(timeline, self.ctx))
         return self._last[1]
 
     def note_of(self, timeline: Timeline, call_id: str, findings: list[Finding]) -> CallNote | None:
@@ -232,6 +241,28 @@ class CallNotes:
         found = self.note_of(timeline, call_id, findings)
         return found.dumps() if found is not None else ""
 
+    def batch(self, timeline: Timeline, findings: list[Finding]) -> Iterator[tuple[str, str]]:
+        """(Call-ID, note) of each call of a judged batch that has one: the kinds are found
+        once for the whole batch, and the calls with neither an INVITE dialog nor a finding
+        (most of a front end's: REGISTER, SUBSCRIBE, SERVICE) are passed over at once."""
+        by_call: dict[str, list[Finding]] = {}
+        for f in findings:
+            if f.call_id:
+                by_call.setdefault(f.call_id, []).append(f)
+        of_call = self.kinds_of(timeline)
+        for call in timeline.calls:
+            call_id = call.call_id
+            kind = of_call.get(call_id)
+            found = by_call.get(call_id)
+            if kind is None and not found:
+                continue
+            yield call_id, self.text(timeline, call, kind, found or [])
+
+    def text(self, timeline: Timeline, call: Call, kind: CallKind | None, findings: list[Finding]) -> str:
+        if kind is None and not findings:
+            return ""
+        return note(timeline, call, kind, findings, self.ladder).dumps()
+
 
 @dataclass
 class NotedCalls:
@@ -242,14 +273,9 @@ class NotedCalls:
     ladders: dict[str, str] = field(default_factory=dict)     # the runners' name for per-call texts
 
     def judged(self, timeline: Timeline, findings: list[Finding]) -> None:
-        by_call: dict[str, list[Finding]] = {}
-        for f in findings:
-            if f.call_id:
-                by_call.setdefault(f.call_id, []).append(f)
-        for call in timeline.calls:
-            text = self.notes(timeline, call.call_id, by_call.get(call.call_id, []))
+        for call_id, text in self.notes.batch(timeline, findings):
             if text:
-                self.ladders[call.call_id] = text
+                self.ladders[call_id] = text
 
     def merge(self, other: NotedCalls) -> None:
         self.ladders.update(other.ladders)
