@@ -15,10 +15,10 @@ import click
 
 from ..model.context import Context
 from ..model.errors import SiptraceError
-from ..read.detect import FORMATS
 from .callids import resolve
 from .cmd_ladder import OUTPUTS
 from .friendly import friendly
+from .options import INPUT_FORMAT, QUIET, deployment
 
 
 @click.command("compare")
@@ -29,12 +29,9 @@ from .friendly import friendly
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
               help="Draw both ladders side by side, the first difference marked, to this .png, .svg or .pdf.")
 @click.option("--width", type=click.IntRange(min=60), help="Width of the text (default: the terminal's).")
-@click.option("--um-fqdn", multiple=True, help="FQDN of an Exchange UM server (repeatable).")
-@click.option("--edge-fqdn", multiple=True, help="FQDN of an Edge server's internal side (repeatable).")
-@click.option("--pool-fqdn", multiple=True, help="FQDN of a front-end pool (repeatable).")
-@click.option("--input-format", type=click.Choice(list(FORMATS)),
-              help="Read every input with this reader instead of detecting it from the content.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
+@deployment
+@INPUT_FORMAT
+@QUIET
 @friendly
 def compare_command(files: tuple[str, ...], call_ids: tuple[str, ...], output: str | None, width: int | None,
                     um_fqdn: tuple[str, ...], edge_fqdn: tuple[str, ...], pool_fqdn: tuple[str, ...],

@@ -13,9 +13,9 @@ from pathlib import Path
 import click
 
 from ..model.context import Context
-from ..read.detect import FORMATS
 from .callids import resolve
 from .friendly import friendly
+from .options import INPUT_FORMAT, QUIET, deployment
 from ..model.errors import SiptraceError
 from ..model.words import plural
 from ..rules.findings import Finding, Severity
@@ -55,12 +55,9 @@ def pick_call(timeline: Timeline, findings: list[Finding]) -> str:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
               help="Write the ladder to this .png, .svg or .pdf file (default: print it as text).")
 @click.option("--width", type=click.IntRange(min=40), help="Width of the text ladder (default: the terminal's).")
-@click.option("--um-fqdn", multiple=True, help="FQDN of an Exchange UM server (repeatable).")
-@click.option("--edge-fqdn", multiple=True, help="FQDN of an Edge server's internal side (repeatable).")
-@click.option("--pool-fqdn", multiple=True, help="FQDN of a front-end pool (repeatable).")
-@click.option("--input-format", type=click.Choice(list(FORMATS)),
-              help="Read every input with this reader instead of detecting it from the content.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
+@deployment
+@INPUT_FORMAT
+@QUIET
 @friendly
 def ladder_command(files: tuple[str, ...], call_id: str | None, output: str | None, width: int | None,
                    um_fqdn: tuple[str, ...], edge_fqdn: tuple[str, ...], pool_fqdn: tuple[str, ...],

@@ -13,9 +13,9 @@ import os
 import click
 
 from ..model.context import Context
-from ..read.detect import FORMATS
 from .callids import resolve_all
 from .friendly import friendly
+from .options import INPUT_FORMAT, QUIET, deployment
 from ..model.words import plural
 from ..model.errors import SiptraceError
 from ..views.outfiles import write_atomically
@@ -46,9 +46,7 @@ def _same_file(a: str, b: str) -> bool:
               help="The report file: .html (one self-contained page), .md (images in <name>_files/ next to "
                    "it), .json (the diagnose JSON plus tables of the dialogs and calls) or .txt (a ticket snippet "
                    "of at most 60 lines: verdict, root cause, commands, the worst call's ladder).")
-@click.option("--um-fqdn", multiple=True, help="FQDN of an Exchange UM server (repeatable).")
-@click.option("--edge-fqdn", multiple=True, help="FQDN of an Edge server's internal side (repeatable).")
-@click.option("--pool-fqdn", multiple=True, help="FQDN of a front-end pool (repeatable).")
+@deployment
 @click.option("--call-id", "call_ids", multiple=True,
               help="Only this call (repeatable; a unique start of the Call-ID will do).")
 @click.option("--redact", is_flag=True,
@@ -58,9 +56,8 @@ def _same_file(a: str, b: str) -> bool:
 @click.option("--redact-map", type=click.Path(dir_okay=False),
               help="Write what became what (original → pseudonym) to this JSON file, for you only; never "
                    "part of the report (implies --redact).")
-@click.option("--input-format", type=click.Choice(list(FORMATS)),
-              help="Read every input with this reader instead of detecting it from the content.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
+@INPUT_FORMAT
+@QUIET
 @friendly
 def report_command(files: tuple[str, ...], output: str, um_fqdn: tuple[str, ...], edge_fqdn: tuple[str, ...],
                    pool_fqdn: tuple[str, ...], call_ids: tuple[str, ...], redact: bool, redact_domains: bool,

@@ -24,13 +24,13 @@ from .. import __version__
 from ..model.context import Context
 from .callids import resolve_all
 from .friendly import friendly, quiet_stdout
+from .options import FILES, INPUT_FORMAT, QUIET, deployment
 from ..model.errors import SiptraceError
 from ..rules.findings import Severity
 from ..views.export import MESSAGE_FIELDS, message_dict, message_row
 from ..read.filters import MessageFilter, parse_time
 from ..model.sip import SipMessage
 from ..views.printable import PrintableStream
-from ..read.detect import FORMATS
 from ..read.reader import InputStats, Reader
 
 
@@ -177,10 +177,6 @@ def main(traceback: bool, sip_ports: tuple[int, ...]) -> None:
         os.environ["SIPTRACE_SIP_PORTS"] = ",".join(str(port) for port in sip_ports)
 
 
-FILES = click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True, allow_dash=True))
-QUIET = click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
-INPUT_FORMAT = click.option("--input-format", type=click.Choice(list(FORMATS)),
-                            help="Read every input with this reader instead of detecting it from the content.")
 
 
 @main.command()
@@ -317,9 +313,7 @@ FAIL_ON = {"info": Severity.INFO, "warning": Severity.WARNING, "error": Severity
 @FILES
 @INPUT_FORMAT
 @QUIET
-@click.option("--um-fqdn", multiple=True, help="FQDN of an Exchange UM server (repeatable).")
-@click.option("--edge-fqdn", multiple=True, help="FQDN of an Edge server's internal side (repeatable).")
-@click.option("--pool-fqdn", multiple=True, help="FQDN of a front-end pool (repeatable).")
+@deployment
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--fail-on", type=click.Choice(list(FAIL_ON)), default="error", show_default=True,
               help="Exit 1 when a finding is at least this severe.")
