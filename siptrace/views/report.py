@@ -753,6 +753,17 @@ def esc_breakable(value: Any) -> str:
     return esc(text).replace(_SOFT, "<wbr>")
 
 
+def _headed(report: Report, findings: Sequence[Finding]) -> Iterator[tuple[int, Finding, str | None]]:
+    """Each finding with its number, and its call's headline when it is the call's first root cause."""
+    headed: set[str] = set()
+    for n, f in enumerate(findings, 1):
+        line = report.headline(f.call_id)
+        first = bool(line) and not f.cause and f.call_id not in headed
+        if first:
+            headed.add(f.call_id or "")
+        yield n, f, line if first else None
+
+
 def _numbers(findings: Sequence[Finding]) -> dict[str, int]:
     """Each finding's number in the report, by its id (symptoms name their cause's)."""
     return {f.id: n for n, f in enumerate(findings, 1)}
@@ -851,11 +862,8 @@ def _render_html(report: Report) -> str:
     if not findings:
         out.append('<p class="note">No problems found.</p>')
     numbers = _numbers(findings)
-    headed: set[str] = set()
-    for n, f in enumerate(findings, 1):
-        line = report.headline(f.call_id)
-        if line and not f.cause and f.call_id not in headed:
-            headed.add(f.call_id or "")
+    for n, f, line in _headed(report, findings):
+        if line:
             out.append(f'<p class="headline">Call <span class="callid">{esc(f.call_id)}</span>: {esc(line)}</p>')
         out.append(_finding_html(n, f, numbers))
     out.append("</section>")
@@ -999,11 +1007,8 @@ def _render_markdown(report: Report, image_dir: str) -> tuple[str, dict[str, byt
     if not findings:
         out += ["No problems found.", ""]
     numbers = _numbers(findings)
-    headed: set[str] = set()
-    for n, f in enumerate(findings, 1):
-        line = report.headline(f.call_id)
-        if line and not f.cause and f.call_id not in headed:
-            headed.add(f.call_id or "")
+    for n, f, line in _headed(report, findings):
+        if line:
             out += [f"**Call {md_span(f.call_id)}:** {md(line)}", ""]
         out += [f"### {n}. {md(f.severity.value.upper())} {md(f.rule)}", "", md(f.summary), ""]
         cause = numbers.get(f.cause) if f.cause else None
