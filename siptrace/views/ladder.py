@@ -24,7 +24,15 @@ Theory of operation:
     request's sender and its top Via (sent-by and ``received``, RFC 3261
     §18.2.1), a response's receiver and its top Via, the sender of a request
     and its top Record-Route, a user agent (one Via) and its Contact when that
-    names a machine (no user part: a GRUU names the domain).
+    names a machine (no user part: a GRUU names the domain);
+  - named by a capture (an address and one name, only when every such
+    evidence gives that address the same name): the sender of a UAS's answer
+    (a 101-299 to INVITE with a To tag, no Record-Route, the most Vias of
+    its message's sightings) and its Contact when that names a machine; the
+    receiver of a request in a dialog without Route and its Request-URI host when
+    that names a machine (RFC 3261 §8.1.2: such a request goes to the
+    Request-URI's host, as an ACK or BYE goes to the Contact it was given);
+    a name two addresses claim, or an address two names claim, joins nothing.
 
   Two servers that wrote their own logs are never joined (fe01 and fe02 of
   one pool), and two FQDNs never by weak evidence: the classic UM
@@ -233,7 +241,26 @@ class HostMap:
         self._machine_names()
         for a, b in weak:
             self.join(a, b)
+        self._named_by_capture(messages)
         return self
+
+    def _named_by_capture(self, messages: list[Message]) -> None:
+        """Join an address to the one machine name a capture gives it, if it gives only one."""
+        names: dict[str, set[str]] = defaultdict(set)
+        addresses: dict[str, set[str]] = defaultdict(set)
+        for m in messages:
+            most_vias = max((len(s.vias) for s in m.sightings), default=0)
+            for sip in m.sightings:
+                for address, name in _capture_naming(sip, most_vias):
+                    names[address].add(name)
+                    addresses[name].add(address)
+        for address, named in names.items():
+            name = min(named)
+            if len({self.find(n) for n in named}) != 1:
+                continue   # two names for one address: which one is it?
+            if len({self.find(a) for a in addresses[name]}) != 1:
+                continue   # one name for two addresses: the ACK of the UM failure went elsewhere
+            self.join(address, name)
 
     def _same_leg(self, seen: list[tuple[SipMessage, str, str]]) -> None:
         for i, (a, a_src, a_dst) in enumerate(seen):
@@ -309,6 +336,33 @@ def _weak_evidence(sip: SipMessage, src: str, dst: str) -> list[tuple[str, str]]
                 if uri is not None and uri.host and (uri.user is None or is_ip(uri.host)):
                     out.append((src, _norm(uri.host) or ""))
     return [(a, b) for a, b in out if a and b and a != b]
+
+
+def _machine_host(uri) -> str | None:  # type: ignore[no-untyped-def]
+    """The host a URI names when it names a machine: no user part, not a GRUU, not an address."""
+    if uri is None or uri.user is not None or not uri.host:
+        return None
+    if uri.param("gr") is not None or uri.param("maddr") is not None:
+        return None
+    host = _norm(uri.host)
+    return host if host and not is_ip(host) else None
+
+
+def _capture_naming(sip: SipMessage, most_vias: int) -> list[tuple[str, str]]:
+    """(address, name) pairs a capture's sighting proves: who answered, where a request went."""
+    if sip.src is None or sip.dst is None or sip.record is not None:
+        return []
+    src, dst = _norm(sip.src.host), _norm(sip.dst.host)
+    out: list[tuple[str | None, str | None]] = []
+    if sip.is_request:
+        # in a dialog (To tag) the Request-URI is the remote target, a Contact
+        if not sip.routes and sip.to_tag and sip.method != "REGISTER":
+            out.append((dst, _machine_host(sip.ruri)))
+    elif (sip.cseq_method == "INVITE" and sip.status is not None and 100 < sip.status < 300
+          and sip.to_tag and not sip.record_routes and len(sip.vias) == most_vias
+          and len(sip.contacts) == 1):
+        out.append((src, _machine_host(sip.contacts[0].uri)))
+    return [(a, n) for a, n in out if a and n and is_ip(a)]
 
 
 # ---------------------------------------------------------------------------
