@@ -169,3 +169,49 @@ def test_a_long_chart_title_wraps_inside_a_narrow_figure():
     box = ax.title.get_window_extent(fig.canvas.get_renderer())
     assert "\n" in ax.get_title() and box.width <= fig.bbox.width
     plt.close(fig)
+
+
+def test_report_charts_are_drawn_without_importing_pandas():
+    """The report draws its charts from gathered lists: pandas (tens of MB) stays out of that process."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = """
+import sys
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from siptrace.views.charts import CHARTS
+from siptrace.views.gather import ChartData
+t0 = datetime(2026, 11, 3, 9, 14, tzinfo=timezone.utc)
+data = ChartData(starts=[(t0 + timedelta(seconds=7 * i), "answered" if i % 3 else "failed") for i in range(30)],
+                 findings=[("ack-missing", "error"), ("busy", "info")] * 6,
+                 finals=Counter({(200, "OK"): 20, (486, "Busy Here"): 10}),
+                 setup_s=[0.4 + i / 10 for i in range(30)], answer_to_bye_s=[31.5 + i / 10 for i in range(12)],
+                 sent=Counter({"fe01": 40, "um01": 20}), received=Counter({"um01": 40, "fe01": 20}))
+for draw in CHARTS.values():
+    draw(data).savefig(__import__("io").BytesIO(), format="png")
+print("pandas" in sys.modules)
+"""
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root,
+                         env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"}, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_calls_over_time_buckets_naive_and_offset_times_as_the_same_utc_instants():
+    from siptrace.views.gather import ChartData
+
+    utc = [datetime(2026, 11, 3, 9, 14, 2, tzinfo=timezone.utc) + timedelta(seconds=45 * i) for i in range(12)]
+    plus_one = timezone(timedelta(hours=1))
+    mixed = [t.replace(tzinfo=None) if i % 2 else t.astimezone(plus_one) for i, t in enumerate(utc)]
+
+    def drawn(times):
+        fig = charts.calls_over_time(ChartData(starts=[(t, "answered") for t in times]))
+        ax = fig.axes[0]
+        return ax.get_title(), [t.get_text() for t in ax.get_xticklabels()], [p.get_height() for p in _bars(fig)]
+
+    title, ticks, heights = drawn(utc)
+    assert drawn(mixed) == (title, ticks, heights)
+    assert "per 30 seconds, from 2026-11-03 09:14:02 UTC" in title and ticks[0] == "09:14:00"
+    assert sum(heights) == 12

@@ -6,14 +6,19 @@ They read a `ChartData` (made from the trace's frames, or gathered call by call,
 use matplotlib's object API (a `matplotlib.figure.Figure` on the Agg canvas
 that Jupyter shows by itself; no pyplot state, never ``show()``), and give a
 figure that says "no data" rather than raise when there is nothing to plot.  `CHARTS` lists them in report order.
+
+They count plain lists, not frames: a report draws them without importing
+pandas (tens of MB in the process that draws them); only a `Trace` brings it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import statistics
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Union
 
-import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -39,11 +44,13 @@ BAR = "#546e7a"
 T1_64 = 32.0   # RFC 3261 §13.3.1.4: a UAS that gets no ACK gives up after 64*T1 = 32 s
 
 # candidate bucket sizes for a time axis, smallest first
-_BUCKETS: tuple[tuple[pd.Timedelta, str], ...] = tuple((pd.Timedelta(t), name) for t, name in (
-    ("1s", "second"), ("5s", "5 seconds"), ("10s", "10 seconds"), ("30s", "30 seconds"), ("1min", "minute"),
-    ("5min", "5 minutes"), ("10min", "10 minutes"), ("15min", "15 minutes"), ("30min", "30 minutes"),
-    ("1h", "hour"), ("3h", "3 hours"), ("6h", "6 hours"), ("12h", "12 hours"), ("1D", "day"), ("7D", "week"),
+_BUCKETS: tuple[tuple[timedelta, str], ...] = tuple((timedelta(seconds=s), name) for s, name in (
+    (1, "second"), (5, "5 seconds"), (10, "10 seconds"), (30, "30 seconds"), (60, "minute"),
+    (300, "5 minutes"), (600, "10 minutes"), (900, "15 minutes"), (1800, "30 minutes"),
+    (3600, "hour"), (3 * 3600, "3 hours"), (6 * 3600, "6 hours"), (12 * 3600, "12 hours"), (86400, "day"),
+    (7 * 86400, "week"),
 ))
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)   # buckets are counted from here, whatever the trace's start
 MAX_BUCKETS = 40
 _BIN_WIDTHS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0, 3600.0)
 
@@ -76,12 +83,13 @@ def _no_data(title: str, what: str) -> Figure:
     return fig
 
 
-def _stacked(ax: Axes, table: pd.DataFrame, colours: dict[Any, str], horizontal: bool = False) -> None:
-    """Stacked bars of ``table`` (rows = bars, columns = stacked parts, in column order)."""
-    positions = list(range(len(table)))
-    base = [0.0] * len(table)
-    for column in table.columns:
-        values = [float(v) for v in table[column]]
+def _stacked(ax: Axes, table: Mapping[Any, Sequence[float]], colours: dict[Any, str], horizontal: bool = False) -> None:
+    """Stacked bars of ``table`` (part → one value per bar; parts stacked in the table's order)."""
+    bars = len(next(iter(table.values()), ()))
+    positions = list(range(bars))
+    base = [0.0] * bars
+    for column, counts in table.items():
+        values = [float(v) for v in counts]
         if not any(values):
             continue
         colour = colours.get(column, BAR)
@@ -92,7 +100,7 @@ def _stacked(ax: Axes, table: pd.DataFrame, colours: dict[Any, str], horizontal:
         base = [b + v for b, v in zip(base, values)]
 
 
-def _bucket(span: pd.Timedelta) -> tuple[pd.Timedelta, str]:
+def _bucket(span: timedelta) -> tuple[timedelta, str]:
     for size, name in _BUCKETS:
         if span / size < MAX_BUCKETS:
             return size, name
@@ -119,28 +127,32 @@ def chart_data(trace: Source) -> ChartData:
     return data
 
 
+def _utc(when: datetime) -> datetime:
+    """A naive time is taken as UTC, as the trace writes it."""
+    return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
+
+
 def calls_over_time(trace: Source) -> Figure:
     """Calls started per time bucket, stacked by outcome (answered, failed, cancelled, no answer, other)."""
     title = "Calls over time by outcome"
-    starts = chart_data(trace).starts
-    calls = pd.DataFrame({"first_time": pd.to_datetime([t for t, _ in starts], utc=True),
-                          "outcome": [o for _, o in starts]})
-    if calls.empty:
+    starts = [(_utc(t), o if isinstance(o, str) else "other") for t, o in chart_data(trace).starts]
+    if not starts:
         return _no_data(title, "no call has a time")
-    start, end = calls["first_time"].min(), calls["first_time"].max()
+    start, end = min(t for t, _ in starts), max(t for t, _ in starts)
     size, name = _bucket(end - start)
-    buckets = calls["first_time"].dt.floor(size)
-    table = pd.crosstab(buckets, calls["outcome"].fillna("other"))
-    table = table.reindex(pd.date_range(buckets.min(), buckets.max(), freq=size), fill_value=0)
-    order = [o for o in OUTCOME_COLOURS if o in table.columns] + sorted(set(table.columns) - set(OUTCOME_COLOURS))
-    table = table[order]
-    fig, ax = _figure(max(6.0, min(14.0, 2.0 + 0.3 * len(table))), 4.5)
+    first = _EPOCH + (start - _EPOCH) // size * size
+    counts = Counter(((t - first) // size, o) for t, o in starts)
+    index = [first + i * size for i in range((end - first) // size + 1)]
+    outcomes = {o for _, o in starts}
+    order = [o for o in OUTCOME_COLOURS if o in outcomes] + sorted(outcomes - set(OUTCOME_COLOURS))
+    table = {o: [counts[(i, o)] for i in range(len(index))] for o in order}
+    fig, ax = _figure(max(6.0, min(14.0, 2.0 + 0.3 * len(index))), 4.5)
     _stacked(ax, table, OUTCOME_COLOURS)
-    fmt = "%H:%M:%S" if size < pd.Timedelta("1min") else "%H:%M" if end - start < pd.Timedelta("1D") else "%m-%d %H:%M"
-    step = max(1, -(-len(table) // 10))   # at most 10 labels
-    ticks = list(range(0, len(table), step))
-    ax.set_xticks(ticks, [table.index[i].strftime(fmt) for i in ticks], rotation=30, ha="right")
-    ax.set_xlim(-0.6, len(table) - 0.4)
+    fmt = "%H:%M:%S" if size < timedelta(minutes=1) else "%H:%M" if end - start < timedelta(days=1) else "%m-%d %H:%M"
+    step = max(1, -(-len(index) // 10))   # at most 10 labels
+    ticks = list(range(0, len(index), step))
+    ax.set_xticks(ticks, [index[i].strftime(fmt) for i in ticks], rotation=30, ha="right")
+    ax.set_xlim(-0.6, len(index) - 0.4)
     _title(ax, f"{title} (per {name}, from {start:%Y-%m-%d %H:%M:%S} UTC)")
     ax.set_ylabel("calls")
     ax.set_xlabel("time (UTC)")
@@ -152,19 +164,21 @@ def calls_over_time(trace: Source) -> Figure:
 def findings_by_rule(trace: Source) -> Figure:
     """Findings per rule, stacked by severity."""
     title = "Findings by rule and severity"
-    findings = pd.DataFrame(chart_data(trace).findings, columns=["rule", "severity"])
-    if findings.empty:
+    findings = chart_data(trace).findings
+    if not findings:
         return _no_data(title, "no findings")
-    table = pd.crosstab(findings["rule"], findings["severity"])
-    severities = [s.value for s in sorted(Severity, key=lambda s: -s.rank) if s.value in table.columns]
-    table = table[severities]
-    table = table.loc[table.sum(axis=1).sort_values(kind="stable").index]   # most at the top
-    fig, ax = _figure(8.0, 1.4 + 0.38 * len(table))
+    counts = Counter(findings)
+    totals = Counter(rule for rule, _ in findings)
+    rules = sorted(sorted(totals), key=lambda r: totals[r])   # by name, then the most at the top
+    present = {severity for _, severity in findings}
+    severities = [s.value for s in sorted(Severity, key=lambda s: -s.rank) if s.value in present]
+    table = {s: [counts[(rule, s)] for rule in rules] for s in severities}
+    fig, ax = _figure(8.0, 1.4 + 0.38 * len(rules))
     _stacked(ax, table, {s.value: SEVERITY_COLOURS[s] for s in Severity}, horizontal=True)
-    ax.set_yticks(range(len(table)), [str(r) for r in table.index])
-    for i, total in enumerate(table.sum(axis=1)):
-        ax.text(total, i, f" {total}", va="center", fontsize=8, parse_math=False)
-    ax.set_xlim(0, table.sum(axis=1).max() * 1.12 + 0.5)
+    ax.set_yticks(range(len(rules)), [str(r) for r in rules])
+    for i, rule in enumerate(rules):
+        ax.text(totals[rule], i, f" {totals[rule]}", va="center", fontsize=8, parse_math=False)
+    ax.set_xlim(0, max(totals.values()) * 1.12 + 0.5)
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel("findings")
     _title(ax, title)
@@ -197,17 +211,16 @@ def final_responses(trace: Source) -> Figure:
     return fig
 
 
-def _histogram(values: pd.Series, title: str, xlabel: str, mark: float | None = None,
+def _histogram(values: list[float], title: str, xlabel: str, mark: float | None = None,
                mark_label: str = "") -> Figure:
     fig, ax = _figure(8.0, 4.2)
-    values = values.astype(float)
-    top = max(float(values.max()), (mark or 0.0) * 1.15, 1.0)
+    top = max(max(values), (mark or 0.0) * 1.15, 1.0)
     step = next((w for w in _BIN_WIDTHS if top / w <= 60), top / 60)
     edges = [i * step for i in range(int(top // step) + 2)]
     counts, _edges, _patches = ax.hist(values, bins=edges, color=BAR, edgecolor="white")
     top = edges[-1] + step
     ax.set_ylim(0, max(counts) * 1.3 + 0.5)   # room for the legend above the bars
-    median = float(values.median())
+    median = statistics.median(values)
     ax.axvline(median, color="#1565c0", linewidth=1.2, linestyle=":", label=f"median {median:.2f} s")
     if mark is not None:
         ax.axvline(mark, color=SEVERITY_COLOURS[Severity.ERROR], linewidth=1.5, linestyle="--", label=mark_label)
@@ -223,8 +236,8 @@ def _histogram(values: pd.Series, title: str, xlabel: str, mark: float | None = 
 def setup_times(trace: Source) -> Figure:
     """Distribution of call setup time: INVITE to 200 OK (``dialogs.setup_s``)."""
     title = "Setup time: INVITE → 200 OK"
-    values = pd.Series(chart_data(trace).setup_s, dtype="float64")
-    if values.empty:
+    values = [float(v) for v in chart_data(trace).setup_s]
+    if not values:
         return _no_data(title, "no answered INVITE")
     return _histogram(values, title, "seconds from the INVITE to its 200 OK")
 
@@ -232,10 +245,10 @@ def setup_times(trace: Source) -> Figure:
 def answer_to_bye(trace: Source) -> Figure:
     """Distribution of 200 OK → BYE, with 32 s (64×T1) marked: calls torn down for want of an ACK."""
     title = "200 OK → BYE"
-    values = pd.Series(chart_data(trace).answer_to_bye_s, dtype="float64")
-    if values.empty:
+    values = [float(v) for v in chart_data(trace).answer_to_bye_s]
+    if not values:
         return _no_data(title, "no answered call ended by BYE")
-    near = int(((values - T1_64).abs() <= 2.0).sum())
+    near = sum(abs(v - T1_64) <= 2.0 for v in values)
     return _histogram(values, title, "seconds from the 200 OK to the first BYE", mark=T1_64,
                       mark_label=f"32 s = 64×T1 ({near} within ±2 s)")
 
@@ -248,12 +261,11 @@ def host_messages(trace: Source) -> Figure:
     hosts = sorted(set(sent) | set(received), key=lambda h: (-(sent[h] + received[h]), h))
     if not hosts:
         return _no_data(title, "no SIP messages")
-    shown = hosts[:25]
-    table = pd.DataFrame({"sent": [sent[h] for h in shown], "received": [received[h] for h in shown]},
-                         index=shown).iloc[::-1]
-    fig, ax = _figure(8.0, 1.4 + 0.36 * len(table))
+    shown = hosts[:25][::-1]      # the busiest at the top
+    table = {"sent": [sent[h] for h in shown], "received": [received[h] for h in shown]}
+    fig, ax = _figure(8.0, 1.4 + 0.36 * len(shown))
     _stacked(ax, table, {"sent": "#1565c0", "received": "#90caf9"}, horizontal=True)
-    ax.set_yticks(range(len(table)), [_plain(h if len(h) <= 40 else h[:39] + "…") for h in table.index])
+    ax.set_yticks(range(len(shown)), [_plain(h if len(h) <= 40 else h[:39] + "…") for h in shown])
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel("messages (one per hop)")
     more = f", top {len(shown)} of {len(hosts)}" if len(hosts) > len(shown) else ""
