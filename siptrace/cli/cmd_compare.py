@@ -18,11 +18,11 @@ from ..model.errors import SiptraceError
 from .callids import resolve
 from .cmd_ladder import OUTPUTS
 from .friendly import friendly
-from .options import INPUT_FORMAT, QUIET, deployment
+from .options import FILES, INPUT_FORMAT, QUIET, deployment
 
 
 @click.command("compare")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True, allow_dash=True))
+@FILES
 @click.option("--call-id", "call_ids", multiple=True,
               help="A call to compare (a unique start of its Call-ID will do); give two to compare them, one to "
                    "compare it with the best healthy call of its kind, none for the worst failing call.")

@@ -15,7 +15,7 @@ import click
 from ..model.context import Context
 from .callids import resolve
 from .friendly import friendly
-from .options import INPUT_FORMAT, QUIET, deployment
+from .options import FILES, INPUT_FORMAT, QUIET, deployment
 from ..model.errors import SiptraceError
 from ..model.words import plural
 from ..rules.findings import Finding, Severity
@@ -49,7 +49,7 @@ def pick_call(timeline: Timeline, findings: list[Finding]) -> str:
 
 
 @click.command("ladder")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True, allow_dash=True))
+@FILES
 @click.option("--call-id", help="The call to draw, or a unique start of its Call-ID (default: the first call "
                                 "with an error finding, else the first call with an INVITE, else the first call).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),

@@ -15,7 +15,7 @@ import click
 from ..model.context import Context
 from .callids import resolve_all
 from .friendly import friendly
-from .options import INPUT_FORMAT, QUIET, deployment
+from .options import FILES, INPUT_FORMAT, QUIET, deployment
 from ..model.words import plural
 from ..model.errors import SiptraceError
 from ..views.outfiles import write_atomically
@@ -41,7 +41,7 @@ def _same_file(a: str, b: str) -> bool:
 
 
 @click.command("report")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True, allow_dash=True))
+@FILES
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="The report file: .html (one self-contained page), .md (images in <name>_files/ next to "
                    "it), .json (the diagnose JSON plus tables of the dialogs and calls) or .txt (a ticket snippet "
