@@ -277,13 +277,20 @@ def _junk_piece(lines: list[bytes], line: int, offset: int) -> Junk:
     return Junk(_kept(b"".join(lines)), line, offset, sum(1 for ln in lines if ln.strip()))
 
 
+# A SIP version in text between records: messages pasted into a trace (tickets, articles),
+# read as bare SIP text rather than skipped whole
 _SIP_VERSION = re.compile(rb"SIP/[0-9]+\.[0-9]+")
+
+
+def holds_sip(data: bytes) -> bool:
+    """Whether text outside any record holds SIP (every reader of a part reads such a piece)."""
+    return _SIP_VERSION.search(data) is not None
 
 
 def _kept(data: bytes) -> bytes:
     """What a junk run keeps: bare SIP text whole (up to `MAX_RECORD`), to be read; other text
     only its start (`JUNK_KEPT`), to be shown."""
-    return data[:MAX_RECORD] if _SIP_VERSION.search(data) else data[:JUNK_KEPT]
+    return data[:MAX_RECORD] if holds_sip(data) else data[:JUNK_KEPT]
 
 
 def _take_body(rec: list[bytes], todo: list[bytes], at: int, line: bytes,

@@ -16,18 +16,16 @@ from __future__ import annotations
 
 import os
 import pickle
-import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-from .framing import BLOCK, MAX_RECORD, Junk, Piece, RawRecord, Truncated, frame_blocks
+from .framing import BLOCK, MAX_RECORD, Junk, Piece, RawRecord, Truncated, frame_blocks, holds_sip
 from .partition import Share
 
 CHUNK = 4096          # index entries pickled together
 EVERY = -2            # the owner of pieces every part's reader reads (bare SIP text between records)
-_SIP_VERSION = re.compile(rb"SIP/[0-9]+\.[0-9]+")   # as reader.holds_sip
 WINDOW = 4 << 20      # bytes searched for a record start after each cut
 _WAIT = 0.002         # seconds between looks for an index another reader is writing
 
@@ -126,7 +124,7 @@ def write_index(path: str, points: tuple[int, ...], part: int, count: int, out: 
                     # the range's end: cut short by the record that starts the next range
                     piece = replace(piece, at_eof=False)
                 entry, owner = piece, 0
-                if isinstance(piece, Junk) and _SIP_VERSION.search(piece.data) is not None:
+                if isinstance(piece, Junk) and holds_sip(piece.data):
                     owner = EVERY      # bare SIP text: each part's reader reads the messages of its own calls
             chunk.setdefault(owner, []).append(entry)
             size += 1

@@ -7,7 +7,6 @@ counts as it goes and always adds up:
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -15,7 +14,7 @@ from datetime import datetime
 from typing import Protocol
 
 from . import framing
-from .framing import BLOCK, Junk, LongLine, Piece, RawRecord, Truncated, frame_blocks
+from .framing import BLOCK, Junk, LongLine, Piece, RawRecord, Truncated, frame_blocks, holds_sip
 from .detect import FORMATS, detect
 from ..model.errors import InputError
 from .inputs import Source, open_sources
@@ -157,15 +156,6 @@ def _junk_reason(piece: Junk) -> str:
     return "text outside any record"
 
 
-# A SIP version in text between records: messages pasted into a trace (tickets, articles),
-# read as bare SIP text rather than skipped whole
-_SIP_VERSION = re.compile(rb"SIP/[0-9]+\.[0-9]+")
-
-
-def holds_sip(piece: Junk) -> bool:
-    return _SIP_VERSION.search(piece.data) is not None
-
-
 def _embedded_sip(piece: Junk, name: str, stats: InputStats, part: Part | None) -> Iterator[Item]:
     """The messages of bare SIP text between records, each counted once: by the part that keeps
     its Call-ID; the text around them (and a piece with no message at all) by the part that keeps
@@ -197,7 +187,7 @@ def pieces_to_items(pieces: Iterable[Piece], name: str, stats: InputStats,
     (`Part.keeps_record` as its ``keep``).
     """
     for piece in pieces:
-        if isinstance(piece, Junk) and holds_sip(piece):
+        if isinstance(piece, Junk) and holds_sip(piece.data):
             yield from _embedded_sip(piece, name, stats, part)
             continue
         if part is not None and not isinstance(piece, RawRecord) and not part.keeps_rest:
