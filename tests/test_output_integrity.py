@@ -14,6 +14,7 @@ from siptrace.views.printable import printable
 from siptrace.views.report import md
 
 from conftest import SAMPLES
+from markdown_text import outside_code
 
 HOSTILE = "Busy \x1b[2J\x1b[31mHere \u202egnp.exe $e=mc^2$ http://evil.example/x www.evil.example x@evil.example ---"
 
@@ -25,12 +26,6 @@ def hostile_trace(tmp_path):
     path = tmp_path / "fe.log"
     path.write_text(text.replace("486 Busy Here", "486 " + HOSTILE), encoding="utf-8")
     return path
-
-
-def _outside_code_spans(markdown: str) -> str:
-    """The Markdown with its fenced blocks and code spans blanked (code: never a link, math or rule)."""
-    unfenced = re.sub(r"^(`{3,})[^\n`]*\n.*?^\1$", " ", markdown, flags=re.S | re.M)
-    return re.sub(r"(`+)(?:(?!\1).)+?\1", " ", unfenced)
 
 
 @pytest.mark.parametrize("value, shown", [
@@ -58,7 +53,7 @@ def test_markdown_report_turns_no_trace_value_into_links_math_or_rules(hostile_t
     assert result.exit_code in (0, 1), result.output
     text = out.read_text(encoding="utf-8")
     assert "evil.example" in text
-    bare = _outside_code_spans(text)
+    bare = outside_code(text)
     assert "evil.example" not in bare and "http://" not in bare
     assert not re.search(r"(?<!\\)\$", bare)
     assert not any(line.startswith(("---", "===")) for line in text.splitlines()

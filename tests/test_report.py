@@ -16,6 +16,7 @@ from rules.um_flows import um_call
 from siptrace.cli.commands import main as cli_main
 from siptrace.cli.cmd_report import report_command
 from siptrace.views.tables import CALL_COLUMNS, DIALOG_COLUMNS
+from markdown_text import outside_code
 
 SCRIPT = "<script>document.title='pwned'</script>"
 INJECTED_CALL_ID = "x'\"><script>alert(1)</script>"
@@ -218,18 +219,12 @@ def _md_escaped(value: str) -> str:
     return re.sub(r"([\\`*_\[\]<>|#&!~$])", r"\\\1", value)
 
 
-def _outside_code_spans(markdown: str) -> str:
-    """The Markdown with its fenced blocks and code spans blanked: what a renderer could read as markup."""
-    unfenced = re.sub(r"^(`{3,})[^\n]*\n.*?^\1\n", "\n", markdown, flags=re.S | re.M)
-    return re.sub(r"(`+)(?:(?!\1).)+?\1", " ", unfenced)
-
-
 def test_markdown_writes_its_images_next_to_it(traces: list[Path], tmp_path: Path) -> None:
     out = tmp_path / "report.md"
     result = run_report(*traces, "--um-fqdn", "um01.contoso.com", "-o", out)
     assert result.exit_code == 0, result.output
     text = out.read_text(encoding="utf-8")
-    links = re.findall(r"!\[[^\n]*?\]\(([^)\s]+)\)", _outside_code_spans(text))
+    links = re.findall(r"!\[[^\n]*?\]\(([^)\s]+)\)", outside_code(text))
     folder = tmp_path / "report_files"
     written = sorted(p.name for p in folder.iterdir()) if folder.exists() else []
     # image names come from the report's own counters, never from the trace
@@ -250,7 +245,7 @@ def test_markdown_escapes_what_markdown_would_interpret(traces: list[Path], tmp_
     assert run_report(*traces, "-o", out).exit_code == 0
     text = out.read_text(encoding="utf-8")
     # no raw HTML and no link or image other than the report's own images
-    bare = _outside_code_spans(text)
+    bare = outside_code(text)
     assert not re.search(r"(?<!\\)<", bare)
     assert all(link.startswith("report_files/") for link in re.findall(r"(?<!\\)\]\(([^)]*)\)", bare))
     assert "http://evil.example" not in bare
@@ -260,7 +255,7 @@ def test_markdown_escapes_what_markdown_would_interpret(traces: list[Path], tmp_
     server_line = next(line for line in text.splitlines() if "server = " in line)
     server = server_line.split("server = ", 1)[1].split("; ", 1)[0]
     assert "`![i](http://evil.example/i.png)" in server     # a code span
-    assert not re.search(r"(?<!\\)[`*<>|\[\]]", _outside_code_spans(server))
+    assert not re.search(r"(?<!\\)[`*<>|\[\]]", outside_code(server))
     # table rows keep their columns: no raw pipe from a value
     for line in text.splitlines():
         if line.startswith("| "):

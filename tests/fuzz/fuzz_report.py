@@ -48,15 +48,10 @@ def hostile(rng: random.Random) -> str:
     return text.replace("\n", " ")
 
 
-def _outside_code_spans(markdown: str) -> str:
-    """The Markdown with its fenced blocks and code spans blanked (a backslash-escaped backtick opens none)."""
-    unfenced = re.sub(r"^(`{3,})[^\n`]*\n.*?^\1$", " ", markdown, flags=re.S | re.M)
-    return re.sub(r"(?<![\\`])(`+)(?!`)(?:(?!\1).)+?(?<!`)\1(?!`)", " ", unfenced)
-
-
 def check(value: str, workdir: Path) -> None:
     """Report a trace carrying ``value`` in every format and check the invariants."""
     from click.testing import CliRunner
+    from markdown_text import outside_code
 
     from siptrace.cli.commands import main
 
@@ -76,7 +71,7 @@ def check(value: str, workdir: Path) -> None:
     # the only tags are the report's own: none from the trace
     for bad in ("<script>alert", "<img src=x", "<svg onload", 'href="javascript', "href='javascript", "src=\"http"):
         assert bad not in body.lower(), bad
-    markdown = _outside_code_spans(outputs[".md"])
+    markdown = outside_code(outputs[".md"])
     assert "evil.example" not in markdown and "](http" not in markdown
     assert not re.search(r"(?<!\\)<(?!/?(?:details|summary|br)\b)[a-zA-Z!/]", markdown)
     assert not re.search(r"(?<!\\)\$", markdown)
